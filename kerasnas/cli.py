@@ -1,0 +1,182 @@
+"""The `kerasnas` command line: `search`, `export`, `summary`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def _add_search(sub) -> None:
+    p = sub.add_parser(
+        "search",
+        help="run (or resume) a search",
+        description="Run a search; running it again on the same --directory resumes it.",
+    )
+    p.add_argument("--data", required=True, help="'mnist1d' or 'tfds:NAME'")
+    p.add_argument("--space", default="chain", help="search space name (default: chain)")
+    p.add_argument("--strategy", default="random", help="strategy name (default: random)")
+    p.add_argument("--objective", default=None, help="metric to optimise (default: val_accuracy)")
+    p.add_argument("--max-trials", type=int, default=10)
+    p.add_argument("--epochs", type=int, default=5, help="training epochs per candidate")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--learning-rate", type=float, default=1e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-params", type=int, default=None)
+    p.add_argument("--max-flops", type=int, default=None)
+    p.add_argument(
+        "--directory",
+        default=None,
+        help="search directory (journal); default kerasnas_runs/<space>-<strategy>-seed<seed>",
+    )
+    p.add_argument(
+        "--export",
+        default=None,
+        metavar="BASE_PATH",
+        help="export the best model to BASE_PATH/<version>/ when done",
+    )
+    p.add_argument(
+        "--overwrite", action="store_true", help="discard a previous search in --directory"
+    )
+    p.add_argument("--quiet", action="store_true", help="print only the final lines")
+    p.add_argument("--verbose", action="store_true", help="also print Keras' training progress")
+
+
+def _add_export(sub) -> None:
+    p = sub.add_parser(
+        "export",
+        help="export a trial of a finished search as a TF Serving SavedModel",
+        description="Write ROOT/NAME/VERSION/ (SavedModel + model card) for a trial.",
+    )
+    p.add_argument("directory", help="the search directory")
+    p.add_argument("--trial", default="best", help="'best' or a trial number")
+    p.add_argument("--name", default=None, help="model name (default: the search directory's name)")
+    p.add_argument("--version", type=int, default=None, help="version (default: next free)")
+    p.add_argument("--output", default="exports", help="export root (default: exports/)")
+    p.add_argument(
+        "--retrain-epochs",
+        type=int,
+        default=None,
+        help="retrain from scratch on train+validation for this many epochs first",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace an existing version")
+
+
+def _add_summary(sub) -> None:
+    p = sub.add_parser("summary", help="print the best trials of a search directory")
+    p.add_argument("directory")
+    p.add_argument("--top", type=int, default=10)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the `kerasnas` command."""
+    parser = argparse.ArgumentParser(
+        prog="kerasnas",
+        description="Neural architecture search for Keras 3 that emits deployable SavedModels.",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command")
+    _add_search(sub)
+    _add_export(sub)
+    _add_summary(sub)
+    return parser
+
+
+def _print_export(info, record, objective) -> None:
+    value = objective.value(record.metrics)
+    print(
+        f"Exported trial #{record.number} ({objective.name}={value:.4f}) to {info.path} "
+        f"(reloaded and verified: max |difference| {info.max_abs_diff:.2g})"
+    )
+
+
+def run_search(args) -> int:
+    import kerasnas
+
+    verbose = 0 if args.quiet else (2 if args.verbose else 1)
+    result = kerasnas.search(
+        data=args.data,
+        space=args.space,
+        strategy=args.strategy,
+        objective=args.objective,
+        max_trials=args.max_trials,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        seed=args.seed,
+        max_params=args.max_params,
+        max_flops=args.max_flops,
+        directory=args.directory,
+        overwrite=args.overwrite,
+        verbose=verbose,
+    )
+    best = result.best_trial
+    print(result.summary(top=5))
+    test = result.test_metrics()
+    if test:
+        print("Best model on test data: " + ", ".join(f"{k}={v:.4f}" for k, v in test.items()))
+    print(f"Search directory (resume by running the same command): {result.directory}")
+    if args.export:
+        info = result.export(args.export)
+        _print_export(info, best, result.objective)
+        print(f"Serve it with TensorFlow Serving: --model_base_path={os.path.abspath(args.export)}")
+    return 0
+
+
+def run_export(args) -> int:
+    import kerasnas
+
+    result = kerasnas.load_search(args.directory)
+    record = result.select(args.trial)
+    name = args.name or os.path.basename(os.path.normpath(args.directory))
+    model = None
+    if args.retrain_epochs:
+        print(
+            f"Retraining trial #{record.number} on training + validation data "
+            f"for {args.retrain_epochs} epochs..."
+        )
+        model = result.train_model(
+            record.number, epochs=args.retrain_epochs, include_validation=True
+        )
+    info = result.export(
+        os.path.join(args.output, name),
+        trial=record.number,
+        version=args.version,
+        overwrite=args.overwrite,
+        model=model,
+    )
+    _print_export(info, record, result.objective)
+    return 0
+
+
+def run_summary(args) -> int:
+    import kerasnas
+
+    print(kerasnas.load_search(args.directory).summary(top=args.top))
+    return 0
+
+
+def main(argv=None) -> int:
+    """Entry point of the `kerasnas` command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from kerasnas.version import __version__
+
+        print(__version__)
+        return 0
+    if args.command is None:
+        parser.print_help()
+        return 2
+    handlers = {"search": run_search, "export": run_export, "summary": run_summary}
+    from kerasnas.errors import KerasNASError
+
+    try:
+        return handlers[args.command](args)
+    except (KerasNASError, ValueError, FileNotFoundError, FileExistsError, PermissionError) as e:
+        print(f"kerasnas {args.command}: error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,454 @@
+"""Search inputs: numpy arrays, `tf.data.Dataset`s, `"mnist1d"` and `"tfds:NAME"`.
+
+Everything becomes a `SearchData`: training and validation data, optional
+test data, the input shape and the `Task` inferred from the labels.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from kerasnas.builder.task import Task
+
+MNIST1D = "mnist1d"
+TFDS_PREFIX = "tfds:"
+
+
+@dataclasses.dataclass
+class SearchData:
+    """Data for a search, already checked.
+
+    Attributes:
+        train: `(x, y)` numpy arrays or a batched `tf.data.Dataset`.
+        validation: like `train`.
+        test: like `train`, or None.
+        input_shape: shape of one sample.
+        task: the `Task` (classification or regression).
+        name: where the data came from (`"arrays"`, `"mnist1d"`, ...).
+        normalization: per-channel `(mean, variance)` of the training inputs.
+    """
+
+    train: Any
+    validation: Any
+    input_shape: tuple
+    task: Task
+    test: Any = None
+    name: str = "arrays"
+    normalization: tuple | None = None
+
+    @property
+    def is_dataset(self) -> bool:
+        """Whether the splits are `tf.data.Dataset`s (else numpy arrays)."""
+        return not isinstance(self.train, tuple)
+
+    def num_train(self) -> int | None:
+        """Number of training samples when known."""
+        if not self.is_dataset:
+            return len(self.train[0])
+        return None
+
+    def describe(self) -> dict:
+        """A JSON summary for journals and model cards."""
+        info = {
+            "name": self.name,
+            "input_shape": list(self.input_shape),
+            "task": self.task.to_json(),
+        }
+        if not self.is_dataset:
+            info["num_train"] = len(self.train[0])
+            info["num_validation"] = len(self.validation[0])
+            if self.test is not None:
+                info["num_test"] = len(self.test[0])
+        return info
+
+
+def _as_float_array(x, name: str) -> np.ndarray:
+    try:
+        array = np.asarray(x)
+    except Exception as e:  # ragged lists and the like
+        raise ValueError(f"`{name}` must be array-like. Received: {type(x).__name__} ({e})") from e
+    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        raise ValueError(f"`{name}` must hold numbers. Received: {name}.dtype={array.dtype}")
+    return array.astype("float32")
+
+
+def _check_features(x: np.ndarray, name: str) -> None:
+    if x.ndim < 2 or x.ndim > 4:
+        raise ValueError(
+            f"`{name}` must have shape (N, features), (N, length, channels) or "
+            f"(N, height, width, channels). Received: {name}.shape={x.shape}"
+        )
+    if len(x) == 0:
+        raise ValueError(f"`{name}` is empty. Received: {name}.shape={x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"`{name}` contains NaN or infinite values.")
+
+
+def _normalization_stats(x: np.ndarray) -> tuple:
+    axes = tuple(range(x.ndim - 1))
+    mean = x.mean(axis=axes)
+    variance = x.var(axis=axes)
+    variance = np.where(variance < 1e-12, 1.0, variance)
+    return mean.astype("float32"), variance.astype("float32")
+
+
+def from_arrays(
+    x,
+    y,
+    validation_data=None,
+    validation_split: float = 0.1,
+    test_data=None,
+    task: str | None = None,
+    seed: int = 0,
+    name: str = "arrays",
+) -> SearchData:
+    """Checks numpy data and splits off validation data when none is given.
+
+    Example:
+
+    ```python
+    import numpy as np
+    from kerasnas.data import from_arrays
+    data = from_arrays(np.random.rand(100, 8), np.arange(100) % 3)
+    data.task.num_classes  # 3
+    ```
+
+    Args:
+        x: inputs, `(N, features)`, `(N, length, channels)` or
+            `(N, height, width, channels)`.
+        y: labels: integer classes, one-hot rows, or float targets.
+        validation_data: `(x_val, y_val)`; if None, a `validation_split`
+            fraction of the (shuffled) training data is held out.
+        validation_split: fraction held out when `validation_data` is None.
+        test_data: optional `(x_test, y_test)`, used only to report the
+            final model's test metrics.
+        task: force `"classification"` or `"regression"`.
+        seed: seed of the validation split.
+        name: a label for logs.
+
+    Returns:
+        A `SearchData`.
+
+    Raises:
+        ValueError: for shapes or labels that do not fit, naming the
+            parameter and the value received.
+    """
+    x = _as_float_array(x, "x")
+    _check_features(x, "x")
+    if y is None:
+        raise ValueError("`y` is required with array inputs. Received: y=None")
+    y = np.asarray(y)
+    if len(y) != len(x):
+        raise ValueError(
+            "`x` and `y` must have the same number of samples. "
+            f"Received: x.shape={x.shape}, y.shape={y.shape}"
+        )
+    inferred = Task.infer(y, task=task)
+    y = _labels_dtype(y, inferred)
+    if validation_data is None:
+        if not 0 < validation_split < 1:
+            raise ValueError(
+                "Without validation_data, validation_split must be in (0, 1). "
+                f"Received: validation_split={validation_split!r}"
+            )
+        n_val = max(1, int(round(len(x) * validation_split)))
+        if n_val >= len(x):
+            raise ValueError(
+                f"Too few samples to hold out validation data. Received: {len(x)} samples"
+            )
+        order = np.random.default_rng(seed).permutation(len(x))
+        val_idx, train_idx = order[:n_val], order[n_val:]
+        train = (x[train_idx], y[train_idx])
+        validation = (x[val_idx], y[val_idx])
+    else:
+        train = (x, y)
+        validation = _check_split(validation_data, "validation_data", x, inferred)
+    test = None
+    if test_data is not None:
+        test = _check_split(test_data, "test_data", x, inferred)
+    return SearchData(
+        train=train,
+        validation=validation,
+        test=test,
+        input_shape=tuple(x.shape[1:]),
+        task=inferred,
+        name=name,
+        normalization=_normalization_stats(train[0]),
+    )
+
+
+def _labels_dtype(y: np.ndarray, task: Task) -> np.ndarray:
+    if task.kind == "classification" and task.label_format == "sparse":
+        return y.reshape(len(y)).astype("int32")
+    return y.astype("float32")
+
+
+def _check_split(split, name: str, x_train: np.ndarray, task: Task) -> tuple:
+    if not isinstance(split, (tuple, list)) or len(split) != 2:
+        raise ValueError(
+            f"`{name}` must be a tuple (x, y). Received: {name} of type {type(split).__name__}"
+        )
+    xs = _as_float_array(split[0], f"{name}[0]")
+    _check_features(xs, f"{name}[0]")
+    if xs.shape[1:] != x_train.shape[1:]:
+        raise ValueError(
+            f"`{name}` inputs must have the training inputs' sample shape "
+            f"{x_train.shape[1:]}. Received: {name}[0].shape={xs.shape}"
+        )
+    ys = np.asarray(split[1])
+    if len(ys) != len(xs):
+        raise ValueError(
+            f"`{name}` inputs and labels must have the same number of samples. "
+            f"Received: {name}[0].shape={xs.shape}, {name}[1].shape={ys.shape}"
+        )
+    task.check_labels(ys, f"{name}[1]")
+    return xs, _labels_dtype(ys, task)
+
+
+def load_mnist1d(seed: int = 0, validation_split: float = 0.1) -> SearchData:
+    """Generates MNIST-1D offline with the `mnist1d` package.
+
+    4,000 training sequences (of which `validation_split` are held out for
+    validation) and 1,000 test sequences of length 40 with one channel, 10
+    classes. Published baselines: logistic regression 32%, MLP 68%,
+    CNN 94%, GRU 91% test accuracy.
+
+    Example:
+
+    ```python
+    from kerasnas.data import load_mnist1d
+    data = load_mnist1d()
+    data.input_shape  # (40, 1)
+    ```
+
+    Returns:
+        A `SearchData` with test data.
+    """
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    raw = make_dataset(get_dataset_args())
+    x = np.asarray(raw["x"], dtype="float32")[..., None]
+    x_test = np.asarray(raw["x_test"], dtype="float32")[..., None]
+    return from_arrays(
+        x,
+        np.asarray(raw["y"]).astype("int32"),
+        validation_split=validation_split,
+        test_data=(x_test, np.asarray(raw["y_test"]).astype("int32")),
+        seed=seed,
+        name=MNIST1D,
+    )
+
+
+def _dataset_is_batched(dataset) -> bool:
+    x_spec = dataset.element_spec[0]
+    return len(x_spec.shape) >= 2 and x_spec.shape[0] is None
+
+
+def from_dataset(
+    dataset,
+    validation_data=None,
+    test_data=None,
+    task: str | None = None,
+    batch_size: int = 64,
+    name: str = "dataset",
+    max_stat_batches: int = 200,
+) -> SearchData:
+    """Checks `tf.data.Dataset`s of `(x, y)` pairs (batched or not).
+
+    The labels are read once to infer the task; the inputs of up to
+    `max_stat_batches` batches give the normalisation statistics.
+
+    Args:
+        dataset: training data yielding `(x, y)`.
+        validation_data: a dataset like `dataset`; if None, the last tenth
+            of `dataset` (by batches) is held out.
+        test_data: optional dataset for final test metrics.
+        task: force `"classification"` or `"regression"`.
+        batch_size: batch size for unbatched datasets.
+        name: a label for logs.
+
+    Returns:
+        A `SearchData` whose splits are batched datasets.
+
+    Raises:
+        ValueError: for datasets that do not yield `(x, y)` pairs, or
+            validation data whose shapes do not fit.
+    """
+    import tensorflow as tf
+
+    def batched(ds, label):
+        if not isinstance(ds, tf.data.Dataset):
+            raise ValueError(
+                f"`{label}` must be a tf.data.Dataset like the training data. "
+                f"Received: {type(ds).__name__}"
+            )
+        spec = ds.element_spec
+        if not isinstance(spec, tuple) or len(spec) != 2:
+            raise ValueError(f"`{label}` must yield (x, y) pairs. Received: element_spec={spec}")
+        ds = ds.map(lambda a, b: (tf.cast(a, tf.float32), b))
+        return ds if _dataset_is_batched(ds) else ds.batch(batch_size)
+
+    train = batched(dataset, "x")
+    if validation_data is None:
+        n = int(train.cardinality())
+        if n < 2:
+            raise ValueError(
+                "Pass validation_data with a dataset of unknown or tiny size. "
+                f"Received: a dataset of {n} batches and validation_data=None"
+            )
+        n_val = max(1, n // 10)
+        validation = train.skip(n - n_val)
+        train = train.take(n - n_val)
+    else:
+        validation = batched(validation_data, "validation_data")
+    input_shape = tuple(int(d) for d in train.element_spec[0].shape[1:])
+    val_shape = tuple(int(d) for d in validation.element_spec[0].shape[1:])
+    if val_shape != input_shape:
+        raise ValueError(
+            f"`validation_data` inputs must have the training inputs' sample shape "
+            f"{input_shape}. Received: sample shape {val_shape}"
+        )
+    labels = np.concatenate([np.asarray(b) for b in train.map(lambda a, b: b)])
+    inferred = Task.infer(labels, task=task)
+    val_labels = np.concatenate([np.asarray(b) for b in validation.map(lambda a, b: b)])
+    inferred.check_labels(val_labels, "validation_data labels")
+    sums, squares, count = 0.0, 0.0, 0
+    for xb in train.map(lambda a, b: a).take(max_stat_batches):
+        xb = np.asarray(xb, dtype="float64")
+        flat = xb.reshape(-1, xb.shape[-1])
+        sums = sums + flat.sum(axis=0)
+        squares = squares + (flat**2).sum(axis=0)
+        count += len(flat)
+    mean = sums / count
+    variance = np.maximum(squares / count - mean**2, 0.0)
+    variance = np.where(variance < 1e-12, 1.0, variance)
+    test = batched(test_data, "test_data") if test_data is not None else None
+    autotune = tf.data.AUTOTUNE
+    return SearchData(
+        train=train.prefetch(autotune),
+        validation=validation.cache().prefetch(autotune),
+        test=test,
+        input_shape=input_shape,
+        task=inferred,
+        name=name,
+        normalization=(mean.astype("float32"), variance.astype("float32")),
+    )
+
+
+def load_tfds(
+    name: str, task: str | None = None, batch_size: int = 64, data_dir=None
+) -> SearchData:
+    """Loads a TensorFlow Datasets dataset by name (`data="tfds:NAME"`).
+
+    Uses the `validation` split when the dataset has one, else the last 10%
+    of `train`; the `test` split, when present, becomes test data. The data
+    must already be on disk (or mocked with `tfds.testing.mock_data`):
+    kerasnas never downloads at search time.
+
+    Args:
+        name: the TFDS name, e.g. `"mnist"`.
+
+    Raises:
+        ValueError: if the dataset is unknown or not available offline.
+    """
+    import tensorflow_datasets as tfds
+
+    try:
+        builder = tfds.builder(name, data_dir=data_dir)
+    except Exception as e:
+        raise ValueError(f"Unknown TFDS dataset. Received: data='tfds:{name}' ({e})") from e
+    splits = set(builder.info.splits.keys()) if builder.info.splits else set()
+    if "train" not in splits:
+        # A mocked or not-yet-prepared dataset reports no splits; try anyway.
+        splits = {"train", "test"} | splits
+    val_split = "validation" if "validation" in splits else "train[90%:]"
+    train_split = "train" if "validation" in splits else "train[:90%]"
+    wanted = [train_split, val_split] + (["test"] if "test" in splits else [])
+    try:
+        loaded = tfds.load(
+            name, split=wanted, as_supervised=True, data_dir=data_dir, download=False
+        )
+    except Exception as e:
+        raise ValueError(
+            f"Could not load TFDS dataset '{name}' from disk (kerasnas does not "
+            f"download at search time; run tfds.load('{name}') once beforehand). "
+            f"Received: data='tfds:{name}' ({type(e).__name__}: {e})"
+        ) from e
+    train, validation = loaded[0], loaded[1]
+    test = loaded[2] if len(loaded) > 2 else None
+    return from_dataset(
+        train, validation, test, task=task, batch_size=batch_size, name=f"tfds:{name}"
+    )
+
+
+def resolve_data(
+    x=None,
+    y=None,
+    validation_data=None,
+    data=None,
+    test_data=None,
+    validation_split: float = 0.1,
+    task: str | None = None,
+    batch_size: int = 64,
+    seed: int = 0,
+) -> SearchData:
+    """Turns any supported input into `SearchData`.
+
+    Exactly one source: arrays (`x`, `y`), a `tf.data.Dataset` (`x`), or a
+    name (`data="mnist1d"` or `data="tfds:NAME"`); a `SearchData` passes
+    through.
+
+    Raises:
+        ValueError: for no data, two sources, or an unknown data name.
+    """
+    if isinstance(data, SearchData):
+        return data
+    if data is not None:
+        if x is not None or y is not None:
+            raise ValueError(
+                "Pass either `data=` or `x`/`y`, not both. "
+                f"Received: data={data!r} and x of type {type(x).__name__}"
+            )
+        if not isinstance(data, str):
+            raise ValueError(
+                "`data` must be 'mnist1d', 'tfds:NAME' or a SearchData. "
+                f"Received: data of type {type(data).__name__}"
+            )
+        if data == MNIST1D:
+            return load_mnist1d(seed=seed, validation_split=validation_split)
+        if data.startswith(TFDS_PREFIX) and len(data) > len(TFDS_PREFIX):
+            return load_tfds(data[len(TFDS_PREFIX) :], task=task, batch_size=batch_size)
+        raise ValueError(
+            f"Unknown data name; use 'mnist1d' or 'tfds:NAME'. Received: data={data!r}"
+        )
+    if x is None:
+        raise ValueError(
+            "No data: pass x and y (arrays), x (a tf.data.Dataset), or data='mnist1d' "
+            "/ 'tfds:NAME' (or an evaluator=callable to search without data). "
+            "Received: x=None, data=None"
+        )
+    try:
+        import tensorflow as tf
+
+        is_dataset = isinstance(x, tf.data.Dataset)
+    except ImportError:  # pragma: no cover
+        is_dataset = False
+    if is_dataset:
+        if y is not None:
+            raise ValueError(
+                "With a tf.data.Dataset as `x`, labels come from the dataset; "
+                "do not pass `y`. Received: y of type " + type(y).__name__
+            )
+        return from_dataset(x, validation_data, test_data, task=task, batch_size=batch_size)
+    return from_arrays(
+        x,
+        y,
+        validation_data=validation_data,
+        validation_split=validation_split,
+        test_data=test_data,
+        task=task,
+        seed=seed,
+    )

@@ -1,0 +1,59 @@
+"""Training a chosen architecture from scratch, on training (plus validation) data."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from kerasnas.data import SearchData
+from kerasnas.evaluation.fit import FitEvaluator
+from kerasnas.spaces.space import Architecture
+
+
+def merged_training_data(data: SearchData) -> SearchData:
+    """Returns `data` whose training split also holds the validation split.
+
+    The validation split stays as it is, so validation metrics of a model
+    trained on the merged data are optimistic; report test metrics instead.
+    """
+    if data.is_dataset:
+        train = data.train.concatenate(data.validation)
+    else:
+        train = (
+            np.concatenate([data.train[0], data.validation[0]]),
+            np.concatenate([data.train[1], data.validation[1]]),
+        )
+    return dataclasses.replace(data, train=train)
+
+
+def train_final_model(
+    evaluator: FitEvaluator,
+    architecture: Architecture,
+    epochs: int,
+    seed: int = 0,
+    include_validation: bool = False,
+):
+    """Builds `architecture` with seeded weights and trains it for `epochs`.
+
+    Example:
+
+    ```python
+    # result = kerasnas.search(...)
+    # model = train_final_model(evaluator, result.best_architecture, epochs=20)
+    ```
+
+    Args:
+        evaluator: a `FitEvaluator` (its builder, data and training settings).
+        architecture: the architecture to train.
+        epochs: training epochs.
+        seed: weight and shuffling seed.
+        include_validation: also train on the validation split.
+
+    Returns:
+        The trained `keras.Model`.
+    """
+    model = evaluator.build(architecture, seed)
+    data = merged_training_data(evaluator.data) if include_validation else evaluator.data
+    evaluator.fit(model, architecture, epochs, data=data)
+    return model

@@ -1,0 +1,114 @@
+"""The search directory: settings file, journal and kept model files."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import shutil
+import time
+from typing import Any
+
+from kerasnas.errors import IncompatibleSearchError
+from kerasnas.runtime.journal import JOURNAL_FILE, Journal, dumps
+from kerasnas.spaces.space import FORMAT_VERSION
+from kerasnas.version import __version__
+
+SETTINGS_FILE = "search.json"
+TRIALS_DIR = "trials"
+MODEL_FILE = "model.keras"
+
+# Settings that must match for a search directory to be resumed.
+RESUME_KEYS = ("space_fingerprint", "strategy", "objectives", "seed", "evaluator", "data")
+
+
+class SearchDirectory:
+    """Owns the files of one search.
+
+    ```
+    <directory>/search.json         settings (space fingerprint, format version, ...)
+    <directory>/journal.jsonl       one JSON event per line: the source of truth
+    <directory>/trials/trial_0007/  model.keras of the best trials kept
+    ```
+
+    Args:
+        path: the directory (created if missing).
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = pathlib.Path(path)
+        self.journal = Journal(self.path)
+        self.settings_path = self.path / SETTINGS_FILE
+
+    def trial_dir(self, number: int) -> pathlib.Path:
+        """The folder of trial `number` (not created)."""
+        return self.path / TRIALS_DIR / f"trial_{number:04d}"
+
+    def model_path(self, number: int) -> pathlib.Path:
+        """Where trial `number`'s trained model is kept."""
+        return self.trial_dir(number) / MODEL_FILE
+
+    def read_settings(self) -> dict | None:
+        """The stored settings, or None for a new directory."""
+        if not self.settings_path.exists():
+            return None
+        try:
+            return json.loads(self.settings_path.read_text(encoding="utf-8"))
+        except ValueError as e:
+            raise IncompatibleSearchError(
+                f"The settings file '{self.settings_path}' is unreadable ({e}). Move it "
+                "away to resume from the journal alone, or pass overwrite=True to start fresh."
+            ) from e
+
+    def write_settings(self, settings: dict) -> None:
+        """Writes the settings atomically."""
+        settings = dict(settings)
+        settings.setdefault("format_version", FORMAT_VERSION)
+        settings.setdefault("kerasnas_version", __version__)
+        settings.setdefault("created_at", time.time())
+        tmp = self.settings_path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(json.loads(dumps(settings)), indent=2), encoding="utf-8")
+        os.replace(tmp, self.settings_path)
+
+    def clear(self) -> None:
+        """Removes this search's files (settings, journal, kept models)."""
+        for name in (SETTINGS_FILE, JOURNAL_FILE, JOURNAL_FILE + ".partial"):
+            (self.path / name).unlink(missing_ok=True)
+        shutil.rmtree(self.path / TRIALS_DIR, ignore_errors=True)
+
+    def check_compatible(self, stored: dict, requested: dict) -> None:
+        """Refuses to resume a search whose defining settings changed.
+
+        Raises:
+            IncompatibleSearchError: naming each differing setting.
+        """
+        if stored.get("format_version") != FORMAT_VERSION:
+            raise IncompatibleSearchError(
+                f"The search in '{self.path}' was written in format version "
+                f"{stored.get('format_version')}; this kerasnas writes version "
+                f"{FORMAT_VERSION}. Start fresh with overwrite=True (CLI: --overwrite) "
+                "or use another directory."
+            )
+        differences = []
+        for key in RESUME_KEYS:
+            if key in requested and _canonical(stored.get(key)) != _canonical(requested[key]):
+                differences.append(
+                    f"  {key}: stored {_short(stored.get(key))}, requested {_short(requested[key])}"
+                )
+        if differences:
+            raise IncompatibleSearchError(
+                f"The directory '{self.path}' holds a different search:\n"
+                + "\n".join(differences)
+                + "\nTo resume it, repeat the original settings (max_trials may grow). "
+                "To start fresh, pass overwrite=True (CLI: --overwrite) or choose another "
+                "directory."
+            )
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(json.loads(dumps(value)), sort_keys=True)
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(json.loads(dumps(value)), sort_keys=True)
+    return text if len(text) <= 160 else text[:157] + "..."

@@ -1,0 +1,44 @@
+"""Strategies: how to search. Pick one by name or pass an object."""
+
+from __future__ import annotations
+
+from kerasnas.strategies.base import Strategy
+from kerasnas.strategies.random_search import RandomSearch
+
+_FACTORIES = {
+    "random": RandomSearch,
+}
+
+#: Names accepted by `kerasnas.search(strategy=...)`.
+STRATEGY_NAMES = tuple(_FACTORIES)
+
+
+def get(strategy, **options) -> Strategy:
+    """Returns a strategy from a name (with options) or passes an object through.
+
+    Example:
+
+    ```python
+    import kerasnas
+    kerasnas.strategies.get("random")
+    ```
+
+    Raises:
+        ValueError: for an unknown name, listing the known ones.
+    """
+    if isinstance(strategy, Strategy):
+        if options:
+            raise ValueError(
+                "strategy_options apply to strategies given by name. "
+                f"Received: strategy={strategy!r} with options {sorted(options)}"
+            )
+        return strategy
+    if not isinstance(strategy, str) or strategy not in _FACTORIES:
+        raise ValueError(
+            f"Unknown strategy. Known strategies: {list(STRATEGY_NAMES)}. "
+            f"Received: strategy={strategy!r}"
+        )
+    return _FACTORIES[strategy](**options)
+
+
+__all__ = ["RandomSearch", "STRATEGY_NAMES", "Strategy", "get"]
