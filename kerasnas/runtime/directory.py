@@ -19,7 +19,7 @@ TRIALS_DIR = "trials"
 MODEL_FILE = "model.keras"
 
 # Settings that must match for a search directory to be resumed.
-RESUME_KEYS = ("space_fingerprint", "strategy", "objectives", "seed", "evaluator", "data")
+RESUME_KEYS = ("space", "space_fingerprint", "strategy", "objectives", "seed", "evaluator", "data")
 
 
 class SearchDirectory:
@@ -91,10 +91,8 @@ class SearchDirectory:
             )
         differences = []
         for key in RESUME_KEYS:
-            if key in requested and _canonical(stored.get(key)) != _canonical(requested[key]):
-                differences.append(
-                    f"  {key}: stored {_short(stored.get(key))}, requested {_short(requested[key])}"
-                )
+            if key in requested:
+                differences += _differences(key, stored.get(key), requested[key])
         if differences:
             raise IncompatibleSearchError(
                 f"The directory '{self.path}' holds a different search:\n"
@@ -103,6 +101,18 @@ class SearchDirectory:
                 "To start fresh, pass overwrite=True (CLI: --overwrite) or choose another "
                 "directory."
             )
+
+
+def _differences(path: str, stored: Any, requested: Any) -> list[str]:
+    """Lines naming each setting (down to nested keys) that differs."""
+    if _canonical(stored) == _canonical(requested):
+        return []
+    if isinstance(stored, dict) and isinstance(requested, dict):
+        lines = []
+        for key in sorted(set(stored) | set(requested)):
+            lines += _differences(f"{path}.{key}", stored.get(key), requested.get(key))
+        return lines
+    return [f"  {path}: stored {_short(stored)}, requested {_short(requested)}"]
 
 
 def _canonical(value: Any) -> str:

@@ -1,0 +1,33 @@
+"""Shared fixtures: tiny datasets of each input kind, quiet TensorFlow."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+SHAPES = {
+    "vector": (12,),
+    "sequence": (16, 2),
+    "image": (8, 8, 3),
+}
+
+
+def make_data(kind: str, n: int = 96, classes: int = 3, seed: int = 0):
+    """A learnable toy classification problem with inputs of the given kind."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n,) + SHAPES[kind]).astype("float32")
+    y = (np.abs(x.reshape(n, -1)[:, :3]).argmax(axis=1) % classes).astype("int32")
+    return x, y
+
+
+@pytest.fixture(params=sorted(SHAPES))
+def input_kind(request):
+    return request.param
+
+
+@pytest.fixture
+def toy_data():
+    return make_data

@@ -1,0 +1,73 @@
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+
+
+def run(*args, cwd):
+    return subprocess.run(
+        [sys.executable, "-m", "kerasnas.cli", *args],
+        cwd=cwd,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.mark.slow
+def test_cli_search_export_and_resume(tmp_path):
+    done = run(
+        "search",
+        "--data",
+        "mnist1d",
+        "--max-trials",
+        "2",
+        "--epochs",
+        "1",
+        "--directory",
+        "runs/cli",
+        "--export",
+        "exports/mnist1d",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "Trial 1/2" in out and "Trial 2/2" in out and "val_accuracy=" in out
+    assert "test_accuracy=" in out
+    assert "exports/mnist1d/1" in out
+    assert (tmp_path / "exports/mnist1d/1/saved_model.pb").exists()
+    again = run(
+        "search",
+        "--data",
+        "mnist1d",
+        "--max-trials",
+        "3",
+        "--epochs",
+        "1",
+        "--directory",
+        "runs/cli",
+        cwd=tmp_path,
+    )
+    assert again.returncode == 0, again.stderr
+    assert "Resuming search" in again.stdout and again.stdout.count("Trial ") == 1
+    exported = run(
+        "export", "runs/cli", "--trial", "0", "--name", "first", "--output", "served", cwd=tmp_path
+    )
+    assert exported.returncode == 0, exported.stderr
+    card = json.loads((tmp_path / "served/first/1/model_card.json").read_text())
+    assert card["search"]["trial"] == 0
+    summary = run("summary", "runs/cli", cwd=tmp_path)
+    assert "3 trials" in summary.stdout
+
+
+def test_cli_errors_are_one_clear_line(tmp_path):
+    bad = run("search", "--data", "mnist1d", "--space", "nope", "--max-trials", "1", cwd=tmp_path)
+    assert bad.returncode == 1
+    assert "Received: space='nope'" in bad.stderr
+    missing = run("export", "no/such/dir", cwd=tmp_path)
+    assert missing.returncode == 1 and "No search found" in missing.stderr
