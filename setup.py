@@ -48,7 +48,7 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["kerasnas", "kerasnas.*"]),
-    package_data={"kerasnas": ["data/*.json", "data/*.txt"]},
+    package_data={"kerasnas": ["tables/*.json", "tables/*.md", "tables/*_LICENSE"]},
     install_requires=CORE,
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["kerasnas=kerasnas.cli:main"]},

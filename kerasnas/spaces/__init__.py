@@ -13,10 +13,11 @@ from kerasnas.spaces.decisions import (
     Subset,
     decision_from_json,
 )
+from kerasnas.spaces.nas_bench_macro import NasBenchMacroSpace, nas_bench_macro
 from kerasnas.spaces.space import Architecture, SearchSpace
 
 #: Space classes that `space_from_config` can rebuild from stored settings.
-SPACE_CLASSES = {cls.__name__: cls for cls in (ChainSpace,)}
+SPACE_CLASSES = {cls.__name__: cls for cls in (ChainSpace, NasBenchMacroSpace)}
 
 
 def _default_chain(input_shape):
@@ -41,6 +42,7 @@ def _default_chain(input_shape):
 
 _DEFAULTS = {
     "chain": _default_chain,
+    "nas_bench_macro": lambda input_shape: nas_bench_macro(),
 }
 
 #: Names accepted by `kerasnas.search(space=...)`.
@@ -117,9 +119,11 @@ __all__ = [
     "Condition",
     "Decision",
     "FlatChoice",
+    "NasBenchMacroSpace",
     "SPACE_NAMES",
     "SearchSpace",
     "Subset",
     "get",
+    "nas_bench_macro",
     "space_from_config",
 ]
