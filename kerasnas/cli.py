@@ -60,6 +60,18 @@ def _add_export(sub) -> None:
         help="retrain from scratch on train+validation for this many epochs first",
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing version")
+    p.add_argument(
+        "--mixed-precision",
+        action="store_true",
+        help="compute in float16 (float32 inputs/outputs), for GPUs with tensor cores",
+    )
+    p.add_argument("--xla", action="store_true", help="compile the serving functions with XLA")
+    p.add_argument(
+        "--formats", default="", help="extra formats, comma-separated: keras,tflite,onnx"
+    )
+    p.add_argument(
+        "--no-warmup", action="store_true", help="do not write TF Serving warmup requests"
+    )
 
 
 def _add_summary(sub) -> None:

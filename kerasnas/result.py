@@ -189,10 +189,16 @@ class SearchResult:
         )
 
     def _need_builder(self, what: str) -> None:
-        if self.builder is None or self.data is None:
+        if self.builder is None:
             raise ValueError(
-                f"{what} needs the search's data and model builder; this result came "
-                "from a search with a callable evaluator (no data)."
+                f"{what} needs the search's model builder; this result came from a "
+                "search with a callable evaluator (no data, no models)."
+            )
+        if self.data is None:
+            raise ValueError(
+                f"{what} needs the search's data. Searches on arrays do not store their "
+                "data: open the directory with kerasnas.load_search(directory, "
+                "data=kerasnas.data.from_arrays(x, y, validation_data=...))."
             )
 
     def test_metrics(self, trial: int | str = "best") -> dict:
@@ -211,6 +217,7 @@ class SearchResult:
         version: int | None = None,
         overwrite: bool = False,
         model=None,
+        card_notes: dict | None = None,
         **options,
     ):
         """Exports a trial's model as a TensorFlow Serving SavedModel.
@@ -227,6 +234,10 @@ class SearchResult:
             version: the version number; defaults to the next free one.
             overwrite: replace an existing version.
             model: a model to export instead of the kept one (e.g. retrained).
+            card_notes: extra JSON entries for the model card (e.g. how the
+                model was retrained).
+            card_notes: extra JSON entries for the model card (e.g. how the
+                model was retrained).
             **options: passed to `kerasnas.export.export_saved_model`.
 
         Returns:
@@ -238,6 +249,7 @@ class SearchResult:
         record = self.select(trial)
         model = model if model is not None else self.load_model(record.number)
         card = build_model_card(self, record, model)
+        card.update(card_notes or {})
         return export_saved_model(
             model,
             path,

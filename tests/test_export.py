@@ -76,3 +76,81 @@ def test_versions_increment_and_existing_versions_are_kept(finished_search, tmp_
     finished_search.export(tmp_path / "m", version=1, overwrite=True)
     assert existing_versions(tmp_path / "m") == [1, 2]
     assert not [p for p in (tmp_path / "m").iterdir() if p.name.startswith(".staging")]
+
+
+def test_warmup_requests_and_rest_example_are_valid(finished_search, tmp_path):
+    from kerasnas.export import read_warmup_requests
+
+    info = finished_search.export(tmp_path / "warm")
+    extra = info.path / "assets.extra"
+    requests = read_warmup_requests(extra / "tf_serving_warmup_requests")
+    assert [inputs["inputs"].shape[1:] for _, inputs in requests] == [(16, 2)] * len(requests)
+    assert {name for name, _ in requests} == {"serving_default"}
+    body = json.loads((extra / "rest_request.json").read_text())
+    response = json.loads((extra / "rest_response.json").read_text())
+    loaded = tf.saved_model.load(str(info.path))
+    served = loaded.signatures[body["signature_name"]](
+        inputs=tf.constant(np.asarray(body["instances"], "float32"))
+    )
+    got = [row["probabilities"] for row in response["predictions"]]
+    np.testing.assert_allclose(got, served["probabilities"].numpy(), atol=1e-6)
+
+
+def test_no_device_is_pinned_and_latency_is_in_the_card(finished_search, tmp_path):
+    from kerasnas.export.verify import hard_coded_devices
+
+    info = finished_search.export(tmp_path / "gpu")
+    assert hard_coded_devices(info.path) == []
+    card = json.loads((info.path / "model_card.json").read_text())
+    assert [row["batch_size"] for row in card["latency"]] == [1, 32, 256]
+    assert all(0 < row["median_ms"] <= row["p99_ms"] for row in card["latency"])
+    assert card["versions"]["tensorflow"] == tf.__version__
+    assert "| 256 |" in (info.path / "MODEL_CARD.md").read_text()
+
+
+def test_mixed_precision_and_xla_exports(finished_search, tmp_path):
+    x, _ = make_data("sequence", n=6, seed=9)
+    expected = finished_search.best_model.predict(x, verbose=0)
+    half = finished_search.export(tmp_path / "half", mixed_precision=True, measure_latency=False)
+    assert 0 < half.options["float16_max_abs_diff"] < 2e-2
+    got = tf.saved_model.load(str(half.path)).signatures["serving_default"](inputs=tf.constant(x))[
+        "probabilities"
+    ]
+    assert got.dtype == tf.float32
+    np.testing.assert_allclose(got.numpy(), expected, atol=2e-2)
+    xla = finished_search.export(tmp_path / "xla", jit_compile=True, measure_latency=False)
+    got = tf.saved_model.load(str(xla.path)).signatures["serving_default"](inputs=tf.constant(x))
+    np.testing.assert_allclose(got["probabilities"].numpy(), expected, atol=1e-5)
+    assert json.loads((xla.path / "model_card.json").read_text())["export"]["jit_compile"]
+
+
+def test_keras_and_tflite_formats_and_a_clear_onnx_message(finished_search, tmp_path):
+    import keras
+
+    from kerasnas.export import ExportFormatError
+
+    info = finished_search.export(
+        tmp_path / "fmt", formats=("keras", "tflite"), measure_latency=False
+    )
+    x, _ = make_data("sequence", n=4, seed=2)
+    expected = finished_search.best_model.predict(x, verbose=0)
+    reloaded = keras.models.load_model(info.path / "model.keras")
+    np.testing.assert_allclose(reloaded.predict(x, verbose=0), expected, atol=1e-6)
+    assert info.formats["tflite"]["max_abs_diff"] < 1e-4
+    assert (info.path / "model.tflite").stat().st_size > 0
+    try:
+        import tf2onnx  # noqa: F401
+    except ImportError:
+        with pytest.raises(ExportFormatError, match=r"kerasnas\[onnx\]"):
+            finished_search.export(tmp_path / "onnx", formats=("onnx",), measure_latency=False)
+        assert existing_versions(tmp_path / "onnx") == []
+    with pytest.raises(ValueError, match=r"Received: formats=\('pdf',\)"):
+        finished_search.export(tmp_path / "bad", formats=("pdf",))
+
+
+def test_a_failed_check_leaves_no_version_behind(finished_search, tmp_path):
+    from kerasnas.export import ExportVerificationError
+
+    with pytest.raises(ExportVerificationError, match="differs from the Keras model"):
+        finished_search.export(tmp_path / "strict", tolerance=-1.0)
+    assert not (tmp_path / "strict").exists() or not any((tmp_path / "strict").iterdir())

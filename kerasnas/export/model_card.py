@@ -24,6 +24,27 @@ def library_versions() -> dict:
     }
 
 
+def text_diagram(model) -> list[str]:
+    """One line per layer, in graph order: name, class, output shape and inputs.
+
+    A diagram that needs no graphviz: merges show every input they take.
+    """
+    lines = []
+    for layer in model.layers:
+        parents = []
+        for node in getattr(layer, "_inbound_nodes", [])[:1]:
+            for tensor in node.input_tensors:
+                history = getattr(tensor, "_keras_history", None)
+                if history is not None:
+                    parents.append(history[0].name)
+        shape = tuple(getattr(layer, "output", None).shape) if hasattr(layer, "output") else ()
+        text = f"{layer.name} ({type(layer).__name__}) -> {shape}"
+        if len(parents) > 1 or (parents and lines and not lines[-1].startswith(parents[0] + " ")):
+            text += "  <- " + ", ".join(parents)
+        lines.append(text)
+    return lines
+
+
 def build_model_card(result, record, model) -> dict:
     """Collects a model card for one trial of a search.
 
@@ -60,6 +81,7 @@ def build_model_card(result, record, model) -> dict:
             "space": result.space.name,
             "space_kind": result.space.kind,
             "summary": result.space.describe(record.architecture),
+            "diagram": text_diagram(model),
         },
         "params": count_params(model),
         "flops": count_flops(model),
@@ -123,7 +145,16 @@ def render_markdown(card: dict[str, Any]) -> str:
     import json
 
     lines += json.dumps(arch.get("encoding", {}), indent=2, sort_keys=True).splitlines()
-    lines += ["```", "", "## Metrics", ""]
+    lines += ["```", ""]
+    if arch.get("diagram"):
+        lines += (
+            ["Layers, in graph order (`<-` marks inputs other than the line above):", "", "```"]
+            + list(arch["diagram"])
+            + ["```", ""]
+        )
+    if card.get("retrained"):
+        lines += [f"Retrained from scratch before export: {card['retrained']}.", ""]
+    lines += ["## Metrics", ""]
     for split in ("validation", "test", "training"):
         lines += [f"### {split.capitalize()}", ""] + _table(card.get("metrics", {}).get(split, {}))
         lines.append("")

@@ -1,4 +1,4 @@
-"""SavedModel export in TensorFlow Serving's layout, verified after writing."""
+"""SavedModel export in TensorFlow Serving's layout, verified before it appears."""
 
 from __future__ import annotations
 
@@ -10,17 +10,28 @@ from typing import Any
 
 import numpy as np
 
-from kerasnas.errors import KerasNASError
+from kerasnas.export import formats as formats_lib
 from kerasnas.export.model_card import render_markdown
+from kerasnas.export.precision import mixed_precision_copy
+from kerasnas.export.verify import (
+    ExportVerificationError,
+    check_with_saved_model_cli,
+    compare_with_keras,
+    hard_coded_devices,
+)
+from kerasnas.export.warmup import (
+    read_warmup_requests,
+    write_rest_example,
+    write_warmup_requests,
+)
 from kerasnas.result import write_json
 
 INPUT_NAME = "inputs"
 ARCHITECTURE_FILE = "architecture.json"
 MODEL_CARD_FILE = "model_card.json"
+LATENCY_BATCH_SIZES = (1, 32, 256)
 
-
-class ExportVerificationError(KerasNASError):
-    """The written SavedModel does not reproduce the Keras model."""
+__all__ = ["ExportInfo", "ExportVerificationError", "export_saved_model", "existing_versions"]
 
 
 @dataclasses.dataclass
@@ -35,6 +46,9 @@ class ExportInfo:
         max_abs_diff: largest difference between the reloaded serving
             signature and the Keras model on the check inputs.
         tolerance: the allowed difference.
+        latency: serving-signature CPU latency per batch size (median, p99 ms).
+        formats: extra formats written (`keras`, `tflite`, `onnx`) and their checks.
+        options: the export options (mixed precision, XLA, warmup).
     """
 
     path: pathlib.Path
@@ -43,6 +57,9 @@ class ExportInfo:
     signatures: dict
     max_abs_diff: float
     tolerance: float
+    latency: list = dataclasses.field(default_factory=list)
+    formats: dict = dataclasses.field(default_factory=dict)
+    options: dict = dataclasses.field(default_factory=dict)
 
     def __str__(self) -> str:
         return str(self.path)
@@ -95,6 +112,65 @@ def _next_version(base: pathlib.Path, version: int | None, overwrite: bool) -> i
     return int(version)
 
 
+def _serving_functions(serving_model, spec, jit_compile: bool):
+    import tensorflow as tf
+
+    outputs = serving_model.output
+    functions = {}
+
+    @tf.function(input_signature=[spec], jit_compile=jit_compile)
+    def serve(inputs):
+        result = serving_model(inputs, training=False)
+        return {k: tf.cast(v, tf.float32, name=k) for k, v in result.items()}
+
+    functions["serving_default"] = serve
+    if "probabilities" in outputs:
+
+        @tf.function(input_signature=[spec], jit_compile=jit_compile)
+        def classes(inputs):
+            probabilities = tf.cast(
+                serving_model(inputs, training=False)["probabilities"], tf.float32
+            )
+            return {
+                "classes": tf.argmax(probabilities, axis=-1, name="classes"),
+                "scores": tf.reduce_max(probabilities, axis=-1, name="scores"),
+            }
+
+        functions["classes"] = classes
+    return functions
+
+
+def serving_latency(
+    path: pathlib.Path, sample_shape: tuple, batch_sizes=LATENCY_BATCH_SIZES, repeats: int = 20
+) -> list[dict]:
+    """Times the reloaded `serving_default` signature on CPU (median and p99 ms)."""
+    import time
+
+    import tensorflow as tf
+
+    signature = tf.saved_model.load(str(path)).signatures["serving_default"]
+    rng = np.random.default_rng(0)
+    rows = []
+    for size in batch_sizes:
+        x = tf.constant(rng.normal(size=(size,) + sample_shape).astype("float32"))
+        for _ in range(3):
+            signature(**{INPUT_NAME: x})
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            out = signature(**{INPUT_NAME: x})
+            next(iter(out.values())).numpy()
+            times.append((time.perf_counter() - start) * 1000.0)
+        rows.append(
+            {
+                "batch_size": size,
+                "median_ms": float(np.median(times)),
+                "p99_ms": float(np.percentile(times, 99)),
+            }
+        )
+    return rows
+
+
 def export_saved_model(
     model,
     base_path: str | os.PathLike,
@@ -102,21 +178,34 @@ def export_saved_model(
     overwrite: bool = False,
     architecture: dict | None = None,
     model_card: dict | None = None,
-    task=None,
+    task: Any = None,
     sample_inputs=None,
     verify: bool = True,
-    tolerance: float = 1e-5,
+    tolerance: float | None = None,
+    mixed_precision: bool = False,
+    jit_compile: bool = False,
+    warmup: bool | str = "auto",
+    formats=(),
+    measure_latency: bool = True,
+    check_cli: bool = True,
 ) -> ExportInfo:
     """Writes `model` as a SavedModel that TensorFlow Serving can load.
 
-    Layout: `base_path/<version>/saved_model.pb`, `variables/`, and beside
-    them `architecture.json` and `model_card.json`. Signatures:
-    `serving_default` (input `inputs` with a dynamic batch axis; outputs
-    `logits` and `probabilities` for classifiers, `predictions` for
-    regressors) and, for classifiers, `classes` (the class index). The
-    version directory appears only once complete and verified: written
-    aside, reloaded with `tf.saved_model.load`, its serving signature
-    compared with the Keras model, then moved into place.
+    Layout: `base_path/<version>/saved_model.pb` and `variables/`, beside
+    them `architecture.json`, `model_card.json` and `MODEL_CARD.md`, and
+    `assets.extra/` with TF Serving warmup requests and an example REST
+    request and response. Signatures: `serving_default` (input `inputs`,
+    float32 with a dynamic batch axis; outputs `logits` and `probabilities`
+    for classifiers, `predictions` for regressors) and, for classifiers,
+    `classes` (class index and its probability). No device is pinned in the
+    graph, so the same export serves on CPU or GPU.
+
+    The version directory appears only once complete and verified: it is
+    written aside, reloaded with `tf.saved_model.load`, its serving outputs
+    compared with the Keras model, its signature checked with
+    `saved_model_cli show`, its graph checked for hard-coded devices, and its
+    warmup requests replayed; then it is moved into place. Any failed check
+    raises and leaves nothing behind.
 
     Example:
 
@@ -125,38 +214,57 @@ def export_saved_model(
     from kerasnas.export import export_saved_model
     inputs = keras.Input((4,), name="inputs")
     model = keras.Model(inputs, keras.layers.Dense(1, name="predictions")(inputs))
-    info = export_saved_model(model, "exports/doc_example", overwrite=True, version=1)
+    info = export_saved_model(model, "exports/doc_example", version=1, overwrite=True)
     info.path  # exports/doc_example/1
     ```
 
     Args:
         model: a Keras model with one input.
-        base_path: the model base path.
+        base_path: the model base path (its last folder is the model name).
         version: version number; default the next free one (1 at first).
         overwrite: replace an existing version.
         architecture: the encoding, written to `architecture.json`.
-        model_card: a dict written to `model_card.json`.
-        task: the `Task` (unused when the output layers are named as
-            kerasnas names them).
-        sample_inputs: inputs for the verification (random if None).
-        verify: reload and compare after writing.
-        tolerance: the largest allowed absolute difference.
+        model_card: a dict written to `model_card.json` and `MODEL_CARD.md`
+            (latency and export details are added).
+        task: unused; kept for callers that pass the `Task`.
+        sample_inputs: inputs for the checks and examples (random if None).
+        verify: run the checks (strongly recommended).
+        tolerance: largest allowed difference between the reloaded SavedModel
+            and the Keras model it was written from (default 1e-5). With
+            mixed precision, the float16 outputs must also stay within 2e-2
+            of the float32 model's (recorded as `float16_max_abs_diff`).
+        mixed_precision: compute in float16 (weights float32; input and
+            outputs float32) — for GPUs with tensor cores.
+        jit_compile: compile the serving functions with XLA.
+        warmup: write `assets.extra/tf_serving_warmup_requests`: `True`
+            requires the `tensorflow-serving-api` package (the `serving`
+            extra); `"auto"` writes them when it is installed and warns
+            otherwise; `False` skips them.
+        formats: extra formats to write: `"keras"` (`model.keras`),
+            `"tflite"` (`model.tflite`), `"onnx"` (`model.onnx`, optional extra).
+        measure_latency: time the serving signature at batch 1, 32 and 256.
+        check_cli: include the `saved_model_cli show` check.
 
     Returns:
         An `ExportInfo`.
 
     Raises:
         FileExistsError: if the version exists and `overwrite` is False.
-        ExportVerificationError: if the reloaded model disagrees.
+        ExportVerificationError: if a check fails.
+        ExportFormatError: if a requested extra format cannot be written.
     """
     import keras
     import tensorflow as tf
 
+    del task
     if len(model.inputs) != 1:
         raise ValueError(
             f"export_saved_model supports models with one input. Received: a model with "
             f"{len(model.inputs)} inputs"
         )
+    formats = formats_lib.check_formats(formats)
+    if tolerance is None:
+        tolerance = 1e-5
     base = pathlib.Path(base_path)
     version = _next_version(base, version, overwrite)
     base.mkdir(parents=True, exist_ok=True)
@@ -164,49 +272,66 @@ def export_saved_model(
     staging = base / f".staging-{version}-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
 
-    outputs = output_layers(model)
-    serving_model = keras.Model(model.inputs[0], outputs, name=f"{model.name}_serving")
-    sample_shape = tuple(model.inputs[0].shape[1:])
+    served_model = mixed_precision_copy(model) if mixed_precision else model
+    outputs = output_layers(served_model)
+    serving_model = keras.Model(served_model.inputs[0], outputs, name=f"{model.name}_serving")
+    sample_shape = tuple(int(d) for d in model.inputs[0].shape[1:])
     spec = tf.TensorSpec((None,) + sample_shape, tf.float32, name=INPUT_NAME)
+    if sample_inputs is None:
+        sample_inputs = np.random.default_rng(0).normal(size=(4,) + sample_shape)
+    sample_inputs = np.asarray(sample_inputs, dtype="float32")
 
     archive = keras.export.ExportArchive()
     archive.track(serving_model)
-
-    @tf.function(input_signature=[spec])
-    def serve(inputs):
-        result = serving_model(inputs, training=False)
-        return {name: tf.identity(value, name=name) for name, value in result.items()}
-
-    archive.add_endpoint("serving_default", serve)
-    if "probabilities" in outputs:
-
-        @tf.function(input_signature=[spec])
-        def classes(inputs):
-            result = serving_model(inputs, training=False)
-            probabilities = result["probabilities"]
-            return {
-                "classes": tf.argmax(probabilities, axis=-1, name="classes"),
-                "scores": tf.reduce_max(probabilities, axis=-1, name="scores"),
-            }
-
-        archive.add_endpoint("classes", classes)
+    for name, fn in _serving_functions(serving_model, spec, jit_compile).items():
+        archive.add_endpoint(name, fn)
+    options = {
+        "mixed_precision": mixed_precision,
+        "jit_compile": jit_compile,
+        "warmup": warmup,
+        "tolerance": tolerance,
+    }
     try:
         archive.write_out(str(staging), verbose=False)
+        max_diff, signatures, served = compare_with_keras(
+            staging,
+            serving_model,
+            sample_inputs,
+            INPUT_NAME,
+            tolerance if verify else float("inf"),
+        )
+        if mixed_precision:
+            options["float16_max_abs_diff"] = _float16_deviation(model, sample_inputs, served)
+        if verify:
+            pinned = hard_coded_devices(staging)
+            if pinned:
+                raise ExportVerificationError(
+                    f"The graph pins nodes to devices, which breaks GPU serving: {pinned[:5]}"
+                )
+            if check_cli:
+                check_with_saved_model_cli(staging, INPUT_NAME, sample_shape, sorted(outputs))
+        options["warmup"] = _resolve_warmup(warmup)
+        if options["warmup"]:
+            write_warmup_requests(staging, base.resolve().name, sample_inputs)
+            if verify:
+                _replay_warmup(staging)
+        write_rest_example(staging, sample_inputs[:2], {k: v[:2] for k, v in served.items()})
+        latency = serving_latency(staging, sample_shape) if measure_latency else []
+        extra_formats = _write_formats(formats, model, staging, sample_inputs, served)
         if architecture is not None:
             write_json(staging / ARCHITECTURE_FILE, dict(architecture))
         if model_card is not None:
-            write_json(staging / MODEL_CARD_FILE, model_card)
-            (staging / "MODEL_CARD.md").write_text(render_markdown(model_card), encoding="utf-8")
-        if sample_inputs is None:
-            rng = np.random.default_rng(0)
-            sample_inputs = rng.normal(size=(4,) + sample_shape).astype("float32")
-        sample_inputs = np.asarray(sample_inputs, dtype="float32")
-        max_diff, signatures = _verify(staging, serving_model, sample_inputs)
-        if verify and max_diff > tolerance:
-            raise ExportVerificationError(
-                f"The reloaded SavedModel differs from the Keras model by {max_diff:.3g} "
-                f"(tolerance {tolerance:.1g}); the export was not written."
+            card = dict(model_card)
+            card["latency"] = latency
+            card["export"] = dict(
+                options,
+                signatures=signatures,
+                max_abs_diff=max_diff,
+                formats=extra_formats,
+                version=version,
             )
+            write_json(staging / MODEL_CARD_FILE, card)
+            (staging / "MODEL_CARD.md").write_text(render_markdown(card), encoding="utf-8")
         if final.exists():
             shutil.rmtree(final)
         os.replace(staging, final)
@@ -219,37 +344,75 @@ def export_saved_model(
         signatures=signatures,
         max_abs_diff=max_diff,
         tolerance=tolerance,
+        latency=latency,
+        formats=extra_formats,
+        options=options,
     )
 
 
-def _verify(path: pathlib.Path, serving_model, sample_inputs: np.ndarray):
-    """Reloads the SavedModel and compares every serving output with Keras."""
+FLOAT16_TOLERANCE = 2e-2
+
+
+def _float16_deviation(model, sample_inputs, served) -> float:
+    """Largest difference between the float16 export and the float32 model."""
+    import keras
+
+    reference = keras.Model(model.inputs[0], output_layers(model))(sample_inputs, training=False)
+    diff = max(
+        float(np.max(np.abs(np.asarray(served[k], "float64") - np.asarray(v, "float64"))))
+        for k, v in reference.items()
+    )
+    if diff > FLOAT16_TOLERANCE:
+        raise ExportVerificationError(
+            f"The float16 export differs from the float32 model by {diff:.3g} (tolerance "
+            f"{FLOAT16_TOLERANCE}); export without mixed_precision."
+        )
+    return diff
+
+
+def _resolve_warmup(warmup) -> bool:
+    if warmup not in (True, False, "auto"):
+        raise ValueError(f"`warmup` must be True, False or 'auto'. Received: warmup={warmup!r}")
+    if warmup != "auto":
+        return bool(warmup)
+    try:
+        import tensorflow_serving.apis  # noqa: F401
+    except ImportError:
+        import warnings
+
+        warnings.warn(
+            "No TF Serving warmup requests written: install the tensorflow-serving-api "
+            "package (pip install 'kerasnas[serving]') to get them.",
+            stacklevel=3,
+        )
+        return False
+    return True
+
+
+def _replay_warmup(version_dir: pathlib.Path) -> None:
     import tensorflow as tf
 
-    loaded = tf.saved_model.load(str(path))
-    signature = loaded.signatures["serving_default"]
-    served = signature(**{INPUT_NAME: tf.constant(sample_inputs)})
-    expected = serving_model(sample_inputs, training=False)
-    max_diff = 0.0
-    for name, value in expected.items():
-        if name not in served:
-            raise ExportVerificationError(
-                f"The serving signature lacks output '{name}'. It has: {sorted(served)}"
+    loaded = tf.saved_model.load(str(version_dir))
+    requests = read_warmup_requests(version_dir / "assets.extra" / "tf_serving_warmup_requests")
+    if not requests:
+        raise ExportVerificationError("The warmup file holds no requests.")
+    for signature_name, inputs in requests:
+        loaded.signatures[signature_name](**{k: tf.constant(v) for k, v in inputs.items()})
+
+
+def _write_formats(formats, model, staging, sample_inputs, served) -> dict:
+    written = {}
+    expected = served.get("probabilities", next(iter(served.values())))
+    for name in formats:
+        if name == "keras":
+            written[name] = formats_lib.write_keras(model, staging)
+        elif name == "tflite":
+            written[name] = formats_lib.write_tflite(
+                staging, staging, sample_inputs, expected, 1e-4
             )
-        diff = float(np.max(np.abs(np.asarray(served[name]) - np.asarray(value))))
-        max_diff = max(max_diff, diff)
-    signatures = {}
-    for sig_name, fn in loaded.signatures.items():
-        _, kwargs = fn.structured_input_signature
-        signatures[sig_name] = {
-            "inputs": {k: _spec_json(v) for k, v in kwargs.items()},
-            "outputs": {k: _spec_json(v) for k, v in fn.structured_outputs.items()},
-        }
-    return max_diff, signatures
-
-
-def _spec_json(spec) -> dict:
-    return {"shape": [None if d is None else int(d) for d in spec.shape], "dtype": spec.dtype.name}
+        elif name == "onnx":
+            written[name] = formats_lib.write_onnx(model, staging, sample_inputs, expected, 1e-4)
+    return written
 
 
 def load_exported(path: str | os.PathLike) -> Any:
