@@ -37,7 +37,11 @@ EXTRAS = {
     "serving": ["tensorflow-serving-api==2.21.*"],
     "dev": ["pytest>=8", "ruff>=0.6"],
 }
+# Everything CI tests. ONNX stays outside: tf2onnx needs a newer
+# typing-extensions than TF-Agents' exact pin, so it cannot share an
+# environment with the `rl` extra.
 EXTRAS["all"] = sorted({req for reqs in EXTRAS.values() for req in reqs})
+EXTRAS["onnx"] = ["onnx>=1.16", "tf2onnx>=1.16", "onnxruntime>=1.18"]
 
 setup(
     name="kerasnas",
