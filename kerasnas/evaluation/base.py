@@ -8,6 +8,7 @@ import pathlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from kerasnas.errors import TrialFailure
 from kerasnas.evaluation.constraints import Constraints
 from kerasnas.spaces.space import Architecture
 
@@ -133,8 +134,6 @@ class CallableEvaluator(Evaluator):
             )
         for key, value in metrics.items():
             if isinstance(value, float) and not math.isfinite(value):
-                from kerasnas.errors import TrialFailure
-
                 raise TrialFailure(f"the evaluator returned {key}={value}")
         if self.constraints.active:
             for name, limit in self.constraints.to_json().items():

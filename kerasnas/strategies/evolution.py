@@ -127,6 +127,7 @@ class RegularizedEvolution(Strategy):
             number of random architectures that start the search.
         sample_size: members drawn for each tournament (1, no selection
             pressure, to `population_size`; larger means greedier).
+            Defaults to a quarter of the population, at least 2 (5 for 20).
         mutation_rate: probability that a crossover child is also mutated
             (a child that is not crossed over is always mutated).
         crossover_rate: probability that a child is a crossover of two
@@ -143,12 +144,14 @@ class RegularizedEvolution(Strategy):
     def __init__(
         self,
         population_size: int = 20,
-        sample_size: int = 5,
+        sample_size: int | None = None,
         mutation_rate: float = 1.0,
         crossover_rate: float = 0.0,
         max_attempts: int = 100,
     ):
         self.population_size = check_int("population_size", population_size, 2)
+        if sample_size is None:
+            sample_size = max(2, self.population_size // 4)
         self.sample_size = check_int("sample_size", sample_size, 1)
         if self.sample_size > self.population_size:
             raise ValueError(
