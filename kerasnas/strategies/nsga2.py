@@ -111,27 +111,30 @@ class NSGA2(Strategy):
 
     def population(self, history: Sequence[TrialRecord]) -> list[TrialRecord]:
         """Returns the surviving members after the whole history, oldest first."""
-        cache = self._cache
-        start, members = 0, []
-        if cache is not None:
-            done, last, cached = cache
+        return self._sync(history)[0]
+
+    def _sync(self, history: Sequence[TrialRecord]) -> tuple[list[TrialRecord], int]:
+        """Survivors and the number of eligible trials, updated from a cached prefix."""
+        start, members, eligible = 0, [], 0
+        if self._cache is not None:
+            done, last, cached, count = self._cache
             if 0 < done <= len(history) and _same(history[done - 1], last):
-                start, members = done, list(cached)
+                start, members, eligible = done, list(cached), count
         for record in history[start:]:
             if self._eligible(record):
+                eligible += 1
                 members = self._survive(members + [record])
         if history:
-            self._cache = (len(history), history[-1], list(members))
-        return members
+            self._cache = (len(history), history[-1], list(members), eligible)
+        return members, eligible
 
     # ------------------------------------------------------------------ ask
     def ask(self, history: Sequence[TrialRecord], rng: np.random.Generator) -> Architecture:
         seen = {record.key for record in history}
-        members = self.population(history)
+        members, eligible = self._sync(history)
         if not members and any(r.ok for r in history):
             self._raise_missing(history)
-        completed = sum(1 for r in history if self._eligible(r))
-        if completed < self.population_size:
+        if eligible < self.population_size:
             return sample_unseen(self.space, seen, rng, self.max_attempts * 20, "NSGA-II")
         ranks, crowding = self._rank_and_crowding(self._scores(members))
 

@@ -58,7 +58,7 @@ def simulate(
         Every record, `history` first; fewer than `max_trials` counted ones
         if the strategy reports the space exhausted.
     """
-    from kerasnas.search import trial_rng, trial_seed
+    from kerasnas.search import trial_rng
 
     objectives: list[Objective] = as_objectives(objective)
     strategy.setup(space, objectives)
@@ -72,33 +72,56 @@ def simulate(
             arch = strategy.ask(list(records), trial_rng(seed, number))
         except SpaceExhaustedError:
             break
-        arch = space.validate(arch)
-        status, error, metrics = COMPLETED, None, {}
-        try:
-            result = fn(arch)
-            metrics = dict(result) if isinstance(result, Mapping) else {objectives[0].name: result}
-            value = objectives[0].value(metrics)
-            if value is None or not math.isfinite(value):
-                status, error = FAILED, f"objective '{objectives[0].name}' missing"
-        except ConstraintViolation as e:
-            status, error, metrics = REJECTED, str(e), dict(e.metrics)
-        except Exception as e:  # noqa: BLE001 - a failing candidate fails its trial only
-            status, error, metrics = FAILED, f"{type(e).__name__}: {e}", {}
-        record = TrialRecord(
-            number=number,
-            architecture=arch,
-            status=status,
-            metrics=metrics,
-            key=space.canonical_key(arch),
-            seed=trial_seed(seed, number),
-            error=error,
-        )
+        record = run_trial(space, fn, objectives, arch, number, seed)
         records.append(record)
         strategy.tell(record)
         number += 1
-        if status != REJECTED:
+        if record.status != REJECTED:
             counted += 1
     return records
 
 
-__all__ = ["simulate"]
+def run_trial(
+    space: SearchSpace,
+    fn: Callable[[Mapping[str, Any]], Mapping[str, float] | float],
+    objectives: Sequence[Objective],
+    architecture: Mapping[str, Any],
+    number: int,
+    seed: int = 0,
+) -> TrialRecord:
+    """Evaluates one architecture with `fn` and returns its record, as `Search` would.
+
+    Args:
+        space: the search space (validates the architecture, gives its key).
+        fn: the scoring function (see `simulate`).
+        objectives: the objectives; the first must be among the metrics.
+        architecture: the architecture.
+        number: the trial number.
+        seed: the search seed.
+    """
+    from kerasnas.search import trial_seed
+
+    arch = space.validate(architecture)
+    status, error, metrics = COMPLETED, None, {}
+    try:
+        result = fn(arch)
+        metrics = dict(result) if isinstance(result, Mapping) else {objectives[0].name: result}
+        value = objectives[0].value(metrics)
+        if value is None or not math.isfinite(value):
+            status, error = FAILED, f"objective '{objectives[0].name}' missing"
+    except ConstraintViolation as e:
+        status, error, metrics = REJECTED, str(e), dict(e.metrics)
+    except Exception as e:  # noqa: BLE001 - a failing candidate fails its trial only
+        status, error, metrics = FAILED, f"{type(e).__name__}: {e}", {}
+    return TrialRecord(
+        number=number,
+        architecture=arch,
+        status=status,
+        metrics=metrics,
+        key=space.canonical_key(arch),
+        seed=trial_seed(seed, number),
+        error=error,
+    )
+
+
+__all__ = ["run_trial", "simulate"]
