@@ -226,3 +226,21 @@ def test_nsga2_says_which_objective_no_trial_reports():
     space = kerasnas.spaces.nas_bench_macro()
     with pytest.raises(ValueError, match=r"Received: objective=\['latency_ms'\]"):
         simulate(NSGA2(3), space, two_objectives, ["score", "latency_ms"], 6, seed=0)
+
+
+@pytest.mark.slow
+def test_readme_evolution_example_runs_as_written(tmp_path, monkeypatch):
+    import pathlib
+    import re
+
+    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Evolution and multi-objective search")[1].split("\n## ")[0]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    scope = {}
+    exec(compile(code, "README", "exec"), scope)
+    assert scope["table"].regret(scope["result"].best_value) < 0.5
+    front = scope["pareto"].pareto_front
+    assert len(front) >= 3
+    assert all(t.metrics["params"] <= 2_000_000 for t in front)
+    assert any(t.status == "rejected" for t in scope["pareto"].trials)
