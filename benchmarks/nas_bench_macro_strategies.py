@@ -233,7 +233,9 @@ def main(argv=None) -> int:
     )
     report = "\n".join(
         [
-            f"## NAS-Bench-Macro: random search vs regularized evolution ({datetime.date.today()})",
+            "## NAS-Bench-Macro: random search vs regularized evolution"
+            + (", noisy observations" if args.noisy else "")
+            + f" ({datetime.date.today()})",
             "",
             f"Command: `{command.strip()}`",
             f"Machine: {os.cpu_count()} cores, no GPU, Python {platform.python_version()}, "
