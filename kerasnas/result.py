@@ -69,6 +69,33 @@ class SearchResult:
         return max(completed, key=lambda t: (self.objective.score(t.metrics), -t.number))
 
     @property
+    def pareto_front(self) -> list[TrialRecord]:
+        """The completed trials that no other completed trial dominates, in trial order.
+
+        A trial dominates another when it is at least as good in every
+        objective and better in one. With a single objective this is the
+        best trial (and any tied with it). Any member can be exported:
+        `result.export(path, trial=t.number)` (its model is kept when
+        the search had several objectives).
+
+        Example:
+
+        ```python
+        import kerasnas
+        from kerasnas.tabular import NasBenchMacro
+        table = NasBenchMacro()
+        result = kerasnas.search(
+            space=table.space, evaluator=table.evaluator(), strategy="nsga2",
+            objective=["accuracy", "params"], max_trials=40, verbose=0,
+            directory="runs/pareto-example", overwrite=True)
+        [(t.metrics["accuracy"], t.metrics["params"]) for t in result.pareto_front]
+        ```
+        """
+        from kerasnas.pareto import pareto_front
+
+        return pareto_front(self.trials, self.objectives)
+
+    @property
     def best_architecture(self) -> Architecture:
         """The best trial's architecture (a JSON-serialisable dict)."""
         return self.best_trial.architecture

@@ -25,6 +25,7 @@ from kerasnas.evaluation.base import CallableEvaluator, Evaluator, TrialContext
 from kerasnas.evaluation.constraints import Constraints
 from kerasnas.evaluation.fit import FitEvaluator
 from kerasnas.objective import Objective, as_objectives
+from kerasnas.pareto import pareto_front
 from kerasnas.result import SearchResult
 from kerasnas.runtime.directory import SearchDirectory
 from kerasnas.runtime.progress import ProgressPrinter
@@ -84,7 +85,8 @@ class Search:
         data: the `SearchData`, used for final test metrics and exports.
         overwrite: start fresh even if `directory` holds a search.
         keep_best_models: how many trained models to keep on disk (the best
-            by objective); 0 keeps none.
+            by the first objective; with several objectives, the models of
+            the Pareto front are kept too); 0 keeps none.
         max_consecutive_failures: stop with `SearchAborted` after this many
             failed trials in a row.
         verbose: 0 silent, 1 one line per trial, 2 more detail.
@@ -368,7 +370,9 @@ class Search:
         )
         if len(ranked) >= self.keep_best_models:
             worst_kept = ranked[self.keep_best_models - 1]
-            if self.objective.score(record.metrics) <= self.objective.score(worst_kept.metrics):
+            if self.objective.score(record.metrics) <= self.objective.score(
+                worst_kept.metrics
+            ) and record.number not in self._pareto_numbers([*self.history, record]):
                 return
         path = self.directory.model_path(record.number)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -381,7 +385,11 @@ class Search:
             key=lambda r: (self.objective.score(r.metrics), -r.number),
             reverse=True,
         )
-        for record in kept[self.keep_best_models :]:
+        extra = kept[self.keep_best_models :]
+        pareto_numbers = self._pareto_numbers(self.history) if extra else set()
+        for record in extra:
+            if record.number in pareto_numbers:
+                continue
             path = self.directory.path / record.info["model_path"]
             if path.exists():
                 path.unlink()
@@ -389,6 +397,12 @@ class Search:
                     path.parent.rmdir()
                 except OSError:
                     pass
+
+    def _pareto_numbers(self, records) -> set:
+        """Trial numbers on the Pareto front (none with a single objective)."""
+        if len(self.objectives) < 2:
+            return set()
+        return {r.number for r in pareto_front(records, self.objectives)}
 
 
 def _release_keras_memory() -> None:
@@ -475,9 +489,12 @@ def search(
         validation_split: fraction held out when no validation data is given.
         learning_rate: Adam's learning rate for candidates.
         optimizer: `"adam"`, `"adamw"`, `"sgd"` or `"rmsprop"`.
-        max_params: reject candidates with more weights, before training.
+        max_params: reject candidates with more weights, before training
+            (with a callable `evaluator`, checked against the `params` it
+            returns; rejected candidates do not count towards `max_trials`).
         max_flops: reject candidates with more FLOPs per sample.
-        max_latency_ms: reject candidates slower than this (median batch-1 CPU).
+        max_latency_ms: reject candidates slower than this (median batch-1
+            CPU; measured too when `latency_ms` is an objective).
         normalize: bake per-channel normalisation of the training inputs into
             every model, so they take raw inputs.
         callbacks: Keras callbacks for every candidate's `fit`.
@@ -511,9 +528,15 @@ def search(
         objectives = as_objectives(objective or "score")
         space_obj = spaces_lib.get(space, **(space_options or {}))
         if isinstance(evaluator, Evaluator):
+            if constraints.active:
+                raise ValueError(
+                    "max_params/max_flops/max_latency_ms apply to training and to callables; "
+                    f"give an Evaluator its own limits. Received: evaluator={evaluator!r} "
+                    f"with {constraints.to_json()}"
+                )
             evaluator_obj = evaluator
         elif callable(evaluator):
-            evaluator_obj = CallableEvaluator(evaluator, objectives[0].name)
+            evaluator_obj = CallableEvaluator(evaluator, objectives[0].name, constraints)
         else:
             raise ValueError(
                 f"`evaluator` must be a callable or an Evaluator. Received: evaluator={evaluator!r}"
@@ -550,6 +573,7 @@ def search(
             optimizer=optimizer,
             constraints=constraints,
             verbose=1 if verbose == 2 else 0,
+            measure_latency=any(o.name == "latency_ms" for o in objectives),
         )
     if directory is None:
         directory = pathlib.Path("kerasnas_runs") / (

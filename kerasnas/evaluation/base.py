@@ -8,6 +8,8 @@ import pathlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from kerasnas.errors import TrialFailure
+from kerasnas.evaluation.constraints import Constraints
 from kerasnas.spaces.space import Architecture
 
 
@@ -81,6 +83,12 @@ class CallableEvaluator(Evaluator):
 
     Nothing is trained. A float result is stored under the objective's name.
 
+    With `constraints`, the costs the function returns (`params`, `flops`,
+    `latency_ms`) are checked against the limits: a candidate over a limit
+    is recorded as rejected (a tabular benchmark knows the costs without
+    training, so nothing is wasted), and a function that does not return a
+    constrained cost fails the trial with a message saying which.
+
     Example:
 
     ```python
@@ -92,17 +100,24 @@ class CallableEvaluator(Evaluator):
     Args:
         fn: the scoring function.
         metric_name: the key for float results (the objective's name).
+        constraints: optional `Constraints` to check the returned costs against.
 
     Raises:
         TypeError: at evaluation, if `fn` returns something else than a
             number or a dict of numbers.
     """
 
-    def __init__(self, fn: Callable[[Mapping[str, Any]], Any], metric_name: str):
+    def __init__(
+        self,
+        fn: Callable[[Mapping[str, Any]], Any],
+        metric_name: str,
+        constraints: Constraints | None = None,
+    ):
         if not callable(fn):
             raise TypeError(f"`evaluator` must be callable. Received: {fn!r}")
         self.fn = fn
         self.metric_name = metric_name
+        self.constraints = constraints or Constraints()
 
     def evaluate(self, architecture: Architecture, context: TrialContext) -> Evaluation:
         result = self.fn(architecture)
@@ -119,10 +134,22 @@ class CallableEvaluator(Evaluator):
             )
         for key, value in metrics.items():
             if isinstance(value, float) and not math.isfinite(value):
-                from kerasnas.errors import TrialFailure
-
                 raise TrialFailure(f"the evaluator returned {key}={value}")
+        if self.constraints.active:
+            for name, limit in self.constraints.to_json().items():
+                metric = name[len("max_") :]
+                if metric not in metrics:
+                    raise TrialFailure(
+                        f"{name}={limit} is set but the evaluator returned no '{metric}' "
+                        f"metric to check it against (it returned {sorted(metrics)})"
+                    )
+            # A rejected trial keeps its costs only, as if nothing else were known.
+            costs = ("params", "flops", "latency_ms")
+            self.constraints.check({k: v for k, v in metrics.items() if k in costs})
         return Evaluation(metrics=metrics)
 
     def get_config(self) -> dict:
-        return {"class": type(self).__name__, "fn": getattr(self.fn, "__name__", repr(self.fn))}
+        config = {"class": type(self).__name__, "fn": getattr(self.fn, "__name__", repr(self.fn))}
+        if self.constraints.active:
+            config["constraints"] = self.constraints.to_json()
+        return config

@@ -23,8 +23,8 @@ class FitEvaluator(Evaluator):
 
     Metrics are the last epoch's training and validation logs (`loss`,
     `accuracy`, `val_loss`, `val_accuracy`, ... as Keras names them), plus
-    `params`, `flops` and `train_time_s` (and `latency_ms` when a latency
-    limit is set). A loss that turns NaN or infinite fails the trial.
+    `params`, `flops` and `train_time_s` (and `latency_ms`, the median
+    batch-1 CPU latency, when a latency limit is set or `measure_latency`). A loss that turns NaN or infinite fails the trial.
 
     Example:
 
@@ -53,6 +53,8 @@ class FitEvaluator(Evaluator):
         learning_rate: Adam's learning rate (`train.learning_rate` overrides).
         optimizer: optimizer name (`train.optimizer` overrides).
         constraints: hard limits checked after building, before training.
+        measure_latency: record `latency_ms` even without a latency limit
+            (e.g. when it is an objective).
         callbacks: Keras callbacks added to every `fit`.
         verbose: Keras' `fit` verbosity.
     """
@@ -70,6 +72,7 @@ class FitEvaluator(Evaluator):
         constraints: Constraints | None = None,
         callbacks: Sequence[Any] = (),
         verbose: int = 0,
+        measure_latency: bool = False,
     ):
         if not isinstance(epochs, int) or epochs < 1:
             raise ValueError(f"`epochs` must be a positive int. Received: epochs={epochs!r}")
@@ -90,6 +93,7 @@ class FitEvaluator(Evaluator):
         self.constraints = constraints or Constraints()
         self.callbacks = list(callbacks)
         self.verbose = verbose
+        self.measure_latency = bool(measure_latency)
 
     def build(self, architecture: Architecture, seed: int) -> keras.Model:
         """Builds and compiles a fresh model with seeded initial weights."""
@@ -100,9 +104,9 @@ class FitEvaluator(Evaluator):
         )
 
     def costs(self, model: keras.Model) -> dict:
-        """Parameters and FLOPs (and latency when it is constrained)."""
+        """Parameters and FLOPs (and latency when it is constrained or asked for)."""
         costs = {"params": count_params(model), "flops": count_flops(model)}
-        if self.constraints.max_latency_ms is not None:
+        if self.measure_latency or self.constraints.max_latency_ms is not None:
             costs["latency_ms"] = measure_latency(model, repeats=10)["median_ms"]
         return costs
 
@@ -168,6 +172,7 @@ class FitEvaluator(Evaluator):
             "learning_rate": self.learning_rate,
             "optimizer": self.optimizer,
             "constraints": self.constraints.to_json(),
+            **({"measure_latency": True} if self.measure_latency else {}),
         }
 
 

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from kerasnas.strategies.base import Strategy
+from kerasnas.strategies.evolution import RegularizedEvolution
+from kerasnas.strategies.nsga2 import NSGA2
 from kerasnas.strategies.random_search import RandomSearch
 
 _FACTORIES = {
     "random": RandomSearch,
+    "evolution": RegularizedEvolution,
+    "nsga2": NSGA2,
+    "pareto": NSGA2,
 }
 
 #: Names accepted by `kerasnas.search(strategy=...)`.
@@ -41,4 +46,11 @@ def get(strategy, **options) -> Strategy:
     return _FACTORIES[strategy](**options)
 
 
-__all__ = ["RandomSearch", "STRATEGY_NAMES", "Strategy", "get"]
+__all__ = [
+    "NSGA2",
+    "RandomSearch",
+    "RegularizedEvolution",
+    "STRATEGY_NAMES",
+    "Strategy",
+    "get",
+]
