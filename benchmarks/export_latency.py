@@ -108,8 +108,8 @@ def main() -> None:
     ]
     lines += [f"| {b} | {n} | {m:.3f} | {p:.3f} | {r:.1f}x |" for b, n, m, p, r in rows]
     body = (
-        f"Model: a 3-layer chain CNN on MNIST-1D ({info.path.name}, "
-        f"{result.best_trial.metrics['params']:,} parameters); {args.repeats} interleaved "
+        f"Model: a 3-layer chain CNN on MNIST-1D "
+        f"({result.best_trial.metrics['params']:,} parameters); {args.repeats} interleaved "
         f"calls per variant after 5 warm-up calls. One export (write + all checks) took "
         f"{export_seconds:.1f} s.\n\n" + "\n".join(lines)
     )
