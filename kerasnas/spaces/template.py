@@ -342,7 +342,8 @@ def _op_spec(p: Mapping[str, Any]) -> dict:
 # Template validation
 # ---------------------------------------------------------------------------
 def _fail(where: str, message: str, received: str):
-    raise ValueError(f"Template {where}: {message}. Received: {received}")
+    prefix = f"Template {where}" if where else "Template"
+    raise ValueError(f"{prefix}: {message}. Received: {received}")
 
 
 def _check_value(where: str, param: Param, value: Any) -> None:
@@ -600,6 +601,9 @@ class TemplateSpace(SearchSpace):
     def get_config(self) -> dict:
         config = super().get_config()
         config.update(template=copy.deepcopy(self.template))
+        if config.get("name") == self.template["name"]:
+            # The name follows the template, also when options replace it.
+            config.pop("name")
         return config
 
     def segment_params(self, architecture: Mapping[str, Any], segment: str) -> dict:
