@@ -191,3 +191,39 @@ def test_template_space_rebuilds_from_config_and_searches(tmp_path):
     )
     assert len({t.key for t in result.trials}) == 6
     assert np.isfinite(result.best_value)
+
+
+def test_canonical_key_ignores_parameters_the_network_does_not_use():
+    space = TemplateSpace(staged_template("vector"))
+    arch = space.sample(np.random.default_rng(0))
+    skipped = dict(arch, **{"stage2.depth": 0, "stage2.width": 32, "stage2.activation": "relu"})
+    other = dict(skipped, **{"stage2.width": 128, "stage2.activation": "gelu"})
+    assert space.canonical_key(skipped) == space.canonical_key(other)
+    deeper = dict(other, **{"stage2.depth": 1})
+    assert space.canonical_key(deeper) != space.canonical_key(dict(deeper, **{"stage2.width": 32}))
+    builder = ModelBuilder(space, (12,), Task("classification", 3, "sparse"))
+    assert builder.build(skipped).count_params() == builder.build(other).count_params()
+    # An identity layer has no width: the width choice does not matter.
+    layer = TemplateSpace(
+        {
+            "segments": [
+                {
+                    "name": "x",
+                    "type": "op",
+                    "params": {"op": ["identity", "conv"], "width": [8, 16]},
+                }
+            ]
+        }
+    )
+    assert layer.canonical_key({"x.op": "identity", "x.width": 8}) == layer.canonical_key(
+        {"x.op": "identity", "x.width": 16}
+    )
+    assert layer.canonical_key({"x.op": "conv", "x.width": 8}) != layer.canonical_key(
+        {"x.op": "conv", "x.width": 16}
+    )
+    rng = np.random.default_rng(2)
+    for _ in range(100):
+        sample = space.sample(rng)
+        canonical = space.canonicalize(sample)
+        assert space.canonicalize(canonical) == canonical
+        assert space.describe(canonical) == space.describe(sample)

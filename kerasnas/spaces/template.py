@@ -338,6 +338,37 @@ def _op_spec(p: Mapping[str, Any]) -> dict:
     return spec
 
 
+_SEQUENCE_BLOCKS = ("gru", "lstm", "attention")
+
+
+def _unused_params(kind: str, p: Mapping[str, Any]) -> set[str]:
+    """Parameters a segment of type `kind` ignores given its other parameters."""
+    if kind == "stage":
+        if p["depth"] == 0:
+            return {name for name in p if name != "depth"}
+        unused = set()
+        if p["block"] in ("dense",) + _SEQUENCE_BLOCKS:
+            unused.add("kernel_size")
+        if p["block"] != "inverted_residual":
+            unused.add("expansion")
+        if p["block"] in _SEQUENCE_BLOCKS:
+            unused.add("activation")
+        return unused
+    if kind == "op":
+        info = op_lib.OPERATIONS[p["op"]]
+        unused = set()
+        if not info.uses_width:
+            unused.add("width")
+        if not info.uses_kernel:
+            unused.add("kernel_size")
+        if not info.trainable:
+            unused.update(("activation", "batch_norm"))
+        return unused
+    if kind == "head" and not p["units"]:
+        return {"activation"}
+    return set()
+
+
 # ---------------------------------------------------------------------------
 # Template validation
 # ---------------------------------------------------------------------------
@@ -622,6 +653,36 @@ class TemplateSpace(SearchSpace):
                 value = param.default
             result[param.name] = value
         return result
+
+    def canonicalize(self, architecture: Mapping[str, Any]) -> Architecture:
+        """Resets decisions that the built network does not use to their defaults.
+
+        A decision is unused when its segment ignores the parameter for the
+        other values chosen: every parameter of a stage of depth 0; the
+        kernel size of `dense` and sequence blocks, the expansion of blocks
+        other than `inverted_residual`, the activation of sequence blocks;
+        width, kernel size, activation and batch norm of `op` segments whose
+        operation does not take them; the activation of a head without a
+        hidden layer. Encodings that differ only there build the same
+        network and share a canonical key.
+        """
+        arch = self.validate(architecture)
+        reset = set()
+        for segment in self.template["segments"]:
+            params = self._params(arch, segment)
+            for name in _unused_params(segment["type"], params):
+                reset.add(f"{segment['name']}.{name}")
+        if not reset & set(arch):
+            return arch
+        result = Architecture()
+        for decision in self._decisions:
+            if not decision.is_active(result):
+                continue
+            if decision.name in reset or decision.name not in arch:
+                result[decision.name] = decision.default
+            else:
+                result[decision.name] = arch[decision.name]
+        return self.validate(result)
 
     def build_body(self, architecture: Architecture, inputs):
         outputs = {INPUT: inputs}
