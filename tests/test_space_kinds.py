@@ -150,10 +150,13 @@ def test_skip_chain_skips_reach_the_model_and_merge_modes_are_canonical():
     model = ModelBuilder(space, (8, 8, 3), TASK).build(arch)
     names = [layer.name for layer in model.layers]
     assert "layer_1_merge_concat" in names and "layer_2_merge_add" in names
-    # layer_2 adds the 4x4 maxpool output, the 8x8x3 input and the 8x8x8 layer_0:
-    # the larger ones are pooled and the input projected to 8 channels.
-    assert model.get_layer("layer_2_merge_add").output.shape == (None, 4, 4, 8)
-    assert "layer_2_merge_in1_project" in names
+    # layer_1 pools the concatenation of layer_0 (8x8x8) and the input (8x8x3).
+    assert model.get_layer("layer_1_maxpool").output.shape == (None, 4, 4, 11)
+    # layer_2 adds that 4x4x11 parent, the 8x8x3 input and the 8x8x8 layer_0:
+    # the larger ones are pooled and projected to the parent's 11 channels.
+    assert model.get_layer("layer_2_merge_add").output.shape == (None, 4, 4, 11)
+    assert {"layer_2_merge_in1_pool", "layer_2_merge_in1_project"} <= set(names)
+    assert "layer_2_merge_in2_project" in names
     no_skip = dict(arch, **{"layer_2.skips": [], "layer_2.merge": "concat"})
     same = dict(arch, **{"layer_2.skips": [], "layer_2.merge": "add"})
     assert space.canonical_key(no_skip) == space.canonical_key(same)
