@@ -171,3 +171,16 @@ def test_random_search_never_repeats_an_equivalent_cell(tmp_path):
     keys = [t.key for t in result.trials]
     assert len(keys) == len(set(keys)) == 40
     assert all(t.key == space.canonical_key(t.architecture) for t in result.trials)
+
+
+def test_extra_decisions_survive_strings_and_canonical_form():
+    space = kerasnas.spaces.nas_bench_201().with_decisions(
+        kerasnas.spaces.training_decisions(optimizers=None, batch_sizes=None, weight_decays=None)
+    )
+    arch = dict(space.from_string(EXAMPLE), **{"train.learning_rate": 3e-3})
+    canonical = space.canonicalize(arch)
+    assert canonical["train.learning_rate"] == 3e-3
+    assert space.to_string(canonical) == EXAMPLE
+    assert space.canonical_key(arch) != space.canonical_key(
+        dict(arch, **{"train.learning_rate": 1e-3})
+    )

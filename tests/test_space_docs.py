@@ -19,6 +19,8 @@ DOCUMENTED = [
     kerasnas.spaces.staged_template,
     kerasnas.spaces.multi_branch_template,
     kerasnas.spaces.training_decisions,
+    kerasnas.spaces.with_training,
+    kerasnas.spaces.template.normalize_template,
     merge.merge,
     costs.architecture_costs,
     plot.plot_model,

@@ -261,9 +261,7 @@ class EdgeCellSpace(SearchSpace):
         reaches[n - 1] = True
         for j in range(n - 2, -1, -1):
             reaches[j] = any(reaches[i] and live(i, j) for i in range(j + 1, n))
-        result = Architecture()
-        for decision in self._decisions:
-            result[decision.name] = arch[decision.name]
+        result = Architecture(arch)
         for i in range(1, n):
             for j in range(i):
                 if not (live(i, j) and reaches[i]):

@@ -388,6 +388,21 @@ def _check_value(where: str, param: Param, value: Any) -> None:
 def normalize_template(template: Mapping[str, Any]) -> dict:
     """Checks a template and returns it with every segment's inputs spelled out.
 
+    Example:
+
+    ```python
+    from kerasnas.spaces.template import normalize_template
+    template = normalize_template(
+        {"segments": [{"name": "stem", "type": "conv", "params": {"width": [8, 16]}}]})
+    template["segments"][0]["inputs"], template["output"]  # (['input'], 'stem')
+    ```
+
+    Args:
+        template: the template dict.
+
+    Returns:
+        A checked deep copy with `inputs`, `params`, `name` and `output` filled in.
+
     Raises:
         ValueError: naming the segment and parameter that is wrong, with
             what was expected.

@@ -103,6 +103,16 @@ def training_decisions(
 def with_training(space, choices: Any):
     """Returns `space` with training decisions added, as `kerasnas.search(training_choices=...)` does.
 
+    Example:
+
+    ```python
+    import kerasnas
+    space = kerasnas.spaces.with_training(
+        kerasnas.spaces.darts(), {"learning_rates": (0.025, 0.05), "optimizers": ("sgd",)})
+    [d.name for d in space.decisions][-4:]
+    # ['train.learning_rate', 'train.optimizer', 'train.batch_size', 'train.weight_decay']
+    ```
+
     Args:
         space: a `SearchSpace`.
         choices: `True` (the defaults of `training_decisions()`), a dict of
