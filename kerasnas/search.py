@@ -445,6 +445,7 @@ def search(
     verbose: int = 1,
     strategy_options: dict | None = None,
     space_options: dict | None = None,
+    training_choices: Any = None,
 ) -> SearchResult:
     """Searches for a Keras model for your data. The front door of kerasnas.
 
@@ -503,6 +504,11 @@ def search(
         verbose: 0 silent, 1 one line per trial, 2 also Keras' progress.
         strategy_options: keyword arguments for a strategy given by name.
         space_options: keyword arguments for a space given by name.
+        training_choices: search training settings jointly with the
+            architecture: `True` for the defaults of
+            `kerasnas.spaces.training_decisions()` (learning rate,
+            optimizer, batch size, weight decay), a dict of its arguments,
+            or a list of decisions. Each trial's architecture records them.
 
     Returns:
         A `SearchResult` with `best_model`, `best_architecture`, `trials`
@@ -527,6 +533,7 @@ def search(
             )
         objectives = as_objectives(objective or "score")
         space_obj = spaces_lib.get(space, **(space_options or {}))
+        space_obj = spaces_lib.with_training(space_obj, training_choices)
         if isinstance(evaluator, Evaluator):
             if constraints.active:
                 raise ValueError(
@@ -558,6 +565,7 @@ def search(
         space_obj = spaces_lib.get(
             space, input_shape=search_data.input_shape, **(space_options or {})
         )
+        space_obj = spaces_lib.with_training(space_obj, training_choices)
         builder = ModelBuilder(
             space_obj,
             search_data.input_shape,

@@ -2,7 +2,12 @@
 
 from kerasnas.evaluation.base import CallableEvaluator, Evaluation, Evaluator, TrialContext
 from kerasnas.evaluation.constraints import Constraints
-from kerasnas.evaluation.costs import count_flops, count_params, measure_latency
+from kerasnas.evaluation.costs import (
+    architecture_costs,
+    count_flops,
+    count_params,
+    measure_latency,
+)
 from kerasnas.evaluation.fit import FitEvaluator, evaluate_model
 
 __all__ = [
@@ -12,6 +17,7 @@ __all__ = [
     "Evaluator",
     "FitEvaluator",
     "TrialContext",
+    "architecture_costs",
     "count_flops",
     "count_params",
     "evaluate_model",

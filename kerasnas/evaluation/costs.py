@@ -150,3 +150,57 @@ def measure_latency(
         if q != 50:
             result[f"p{q}_ms"] = float(np.percentile(times, q))
     return result
+
+
+def architecture_costs(
+    space,
+    architecture,
+    input_shape,
+    task=None,
+    latency: bool = False,
+    repeats: int = 30,
+) -> dict:
+    """Returns the cost of an architecture without training it.
+
+    Builds the model (fresh weights) and counts its weights and FLOPs; with
+    `latency=True` also measures the median batch-1 inference time.
+
+    Example:
+
+    ```python
+    import kerasnas
+    space = kerasnas.spaces.nas_bench_201(channels=8, cells_per_stage=1)
+    arch = space.from_string("|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|")
+    kerasnas.evaluation.architecture_costs(space, arch, (32, 32, 3))
+    # {'params': ..., 'trainable_params': ..., 'flops': ...}
+    ```
+
+    Args:
+        space: the `SearchSpace`.
+        architecture: an architecture of `space`.
+        input_shape: shape of one sample, e.g. `(32, 32, 3)`.
+        task: the `Task` that sets the head; defaults to 10-class
+            classification.
+        latency: also measure latency (`latency_ms`, median of `repeats`
+            batch-1 calls after warm-up, on this machine).
+        repeats: timed calls for the latency.
+
+    Returns:
+        A dict with `params` (all weights), `trainable_params`, `flops` (per
+        sample, 2 per multiply-accumulate) and, if asked, `latency_ms`.
+
+    Raises:
+        InvalidArchitectureError: if the architecture is not in the space.
+    """
+    from kerasnas.builder import ModelBuilder, Task
+
+    task = task or Task("classification", num_classes=10, label_format="sparse")
+    model = ModelBuilder(space, input_shape, task).build(architecture)
+    costs = {
+        "params": count_params(model),
+        "trainable_params": int(sum(math.prod(w.shape) for w in model.trainable_weights)),
+        "flops": count_flops(model),
+    }
+    if latency:
+        costs["latency_ms"] = measure_latency(model, repeats=repeats)["median_ms"]
+    return costs

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from kerasnas.spaces.cells import (
+    DARTS_OPERATIONS,
+    DARTS_V2_GENOTYPE,
+    NB201_OPERATIONS,
+    EdgeCellSpace,
+    NodeCellSpace,
+    darts,
+    nas_bench_201,
+)
 from kerasnas.spaces.chain import ChainSpace
+from kerasnas.spaces.chain_skips import SkipChainSpace
 from kerasnas.spaces.decisions import (
     Categorical,
     Condition,
@@ -15,9 +25,22 @@ from kerasnas.spaces.decisions import (
 )
 from kerasnas.spaces.nas_bench_macro import NasBenchMacroSpace, nas_bench_macro
 from kerasnas.spaces.space import Architecture, SearchSpace
+from kerasnas.spaces.template import SEGMENT_TYPES, TemplateSpace
+from kerasnas.spaces.templates import TEMPLATES, multi_branch_template, staged_template
+from kerasnas.spaces.training import training_decisions, with_training
 
 #: Space classes that `space_from_config` can rebuild from stored settings.
-SPACE_CLASSES = {cls.__name__: cls for cls in (ChainSpace, NasBenchMacroSpace)}
+SPACE_CLASSES = {
+    cls.__name__: cls
+    for cls in (
+        ChainSpace,
+        NasBenchMacroSpace,
+        SkipChainSpace,
+        TemplateSpace,
+        EdgeCellSpace,
+        NodeCellSpace,
+    )
+}
 
 
 def _default_chain(input_shape):
@@ -40,9 +63,63 @@ def _default_chain(input_shape):
     return ChainSpace(max_layers=4, name="chain")
 
 
+def _input_kind(input_shape) -> str:
+    if input_shape is not None and len(input_shape) == 1:
+        return "vector"
+    if input_shape is not None and len(input_shape) == 2:
+        return "sequence"
+    return "image"
+
+
+def _default_chain_skips(input_shape):
+    kind = _input_kind(input_shape)
+    if kind == "vector":
+        return SkipChainSpace(
+            max_layers=4,
+            operations=("dense", "identity"),
+            widths=(32, 64, 128),
+            head_pooling=("global_avg",),
+            name="chain_skips",
+        )
+    if kind == "sequence":
+        return SkipChainSpace(
+            max_layers=4,
+            operations=("conv", "sepconv", "maxpool", "gru", "lstm", "attention", "identity"),
+            widths=(16, 32, 64),
+            kernel_sizes=(3, 5, 7),
+            name="chain_skips",
+        )
+    return SkipChainSpace(
+        max_layers=5,
+        operations=("conv", "sepconv", "maxpool", "avgpool", "identity"),
+        widths=(16, 32, 64),
+        kernel_sizes=(3, 5),
+        name="chain_skips",
+    )
+
+
+def _default_template(input_shape):
+    kind = _input_kind(input_shape)
+    if kind == "sequence":
+        return TemplateSpace(multi_branch_template("sequence"))
+    return TemplateSpace(staged_template(kind))
+
+
+def _default_cell(input_shape):
+    operations = NB201_OPERATIONS
+    if _input_kind(input_shape) == "sequence":
+        operations = NB201_OPERATIONS + ("gru", "attention")
+    return EdgeCellSpace(operations, channels=8, cells_per_stage=1, name="cell")
+
+
 _DEFAULTS = {
     "chain": _default_chain,
     "nas_bench_macro": lambda input_shape: nas_bench_macro(),
+    "chain_skips": _default_chain_skips,
+    "template": _default_template,
+    "cell": _default_cell,
+    "nas_bench_201": lambda input_shape: nas_bench_201(),
+    "darts": lambda input_shape: darts(),
 }
 
 #: Names accepted by `kerasnas.search(space=...)`.
@@ -117,13 +194,28 @@ __all__ = [
     "Categorical",
     "ChainSpace",
     "Condition",
+    "DARTS_OPERATIONS",
+    "DARTS_V2_GENOTYPE",
     "Decision",
+    "EdgeCellSpace",
     "FlatChoice",
+    "NB201_OPERATIONS",
     "NasBenchMacroSpace",
+    "NodeCellSpace",
+    "SEGMENT_TYPES",
     "SPACE_NAMES",
     "SearchSpace",
+    "SkipChainSpace",
     "Subset",
+    "TEMPLATES",
+    "TemplateSpace",
+    "darts",
     "get",
+    "multi_branch_template",
+    "nas_bench_201",
     "nas_bench_macro",
     "space_from_config",
+    "staged_template",
+    "training_decisions",
+    "with_training",
 ]
