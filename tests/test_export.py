@@ -30,6 +30,7 @@ def test_export_round_trip_matches_the_keras_model(finished_search, tmp_path):
         "variables",
         "architecture.json",
         "model_card.json",
+        "diagram.png",
         "MODEL_CARD.md",
     ):
         assert (info.path / name).exists(), name

@@ -146,6 +146,8 @@ def render_markdown(card: dict[str, Any]) -> str:
 
     lines += json.dumps(arch.get("encoding", {}), indent=2, sort_keys=True).splitlines()
     lines += ["```", ""]
+    if card.get("diagram_file"):
+        lines += [f"![architecture diagram]({card['diagram_file']})", ""]
     if arch.get("diagram"):
         lines += (
             ["Layers, in graph order (`<-` marks inputs other than the line above):", "", "```"]

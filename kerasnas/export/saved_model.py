@@ -323,6 +323,7 @@ def export_saved_model(
         if model_card is not None:
             card = dict(model_card)
             card["latency"] = latency
+            card["diagram_file"] = _draw_diagram(model, staging)
             card["export"] = dict(
                 options,
                 signatures=signatures,
@@ -387,6 +388,20 @@ def _resolve_warmup(warmup) -> bool:
         )
         return False
     return True
+
+
+def _draw_diagram(model, version_dir: pathlib.Path) -> str | None:
+    """Draws `diagram.png` for the model card; a drawing problem never blocks an export."""
+    from kerasnas.builder.plot import plot_model
+
+    try:
+        plot_model(model, version_dir / "diagram.png")
+    except Exception as e:  # noqa: BLE001
+        import warnings
+
+        warnings.warn(f"No diagram in the model card: {e}", stacklevel=3)
+        return None
+    return "diagram.png"
 
 
 def _replay_warmup(version_dir: pathlib.Path) -> None:
