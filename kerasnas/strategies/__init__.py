@@ -5,8 +5,17 @@ from __future__ import annotations
 from kerasnas.strategies.base import Strategy
 from kerasnas.strategies.random_search import RandomSearch
 
+
+def _rl(**options) -> Strategy:
+    # TF-Agents (and legacy Keras) load only when the RL strategy is asked for.
+    from kerasnas.strategies.rl.strategy import RLStrategy
+
+    return RLStrategy(**options)
+
+
 _FACTORIES = {
     "random": RandomSearch,
+    "rl": _rl,
 }
 
 #: Names accepted by `kerasnas.search(strategy=...)`.
