@@ -27,6 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 import tf_keras
+from absl import logging as absl_logging
 from tf_agents.agents.ppo import ppo_clip_agent
 from tf_agents.agents.reinforce import reinforce_agent
 from tf_agents.policies import policy_saver
@@ -494,10 +495,16 @@ class Controller:
         saver = policy_saver.PolicySaver(
             self.policy, batch_size=None, train_step=self.agent.train_step_counter
         )
-        with warnings.catch_warnings():
-            # TFP's distribution type spec is registered when TFP is imported.
-            warnings.filterwarnings("ignore", message="Encoding a StructuredValue")
-            saver.save(str(path))
+        verbosity = absl_logging.get_verbosity()
+        try:
+            # PolicySaver logs a warning per input name it sanitises, and TFP
+            # warns about a type spec that is registered when TFP is imported.
+            absl_logging.set_verbosity(absl_logging.ERROR)
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Encoding a StructuredValue")
+                saver.save(str(path))
+        finally:
+            absl_logging.set_verbosity(verbosity)
         meta = {
             "space": self.space.get_config(),
             "space_fingerprint": self.space.fingerprint(),

@@ -143,6 +143,7 @@ class RLStrategy(Strategy):
         self.rewards = RewardFunction(self.objective, self.cost_penalty, self.failure_reward)
         self._pending: list[tuple[list[int], float]] = []
         self._in_flight: set[str] = set()
+        self._told_rows: set[tuple] = set()
         self.losses: list[float] = []
 
     def _require_setup(self):
@@ -157,12 +158,14 @@ class RLStrategy(Strategy):
         seen = {record.key for record in history} | self._in_flight
         seed = rng.integers(0, 2**31 - 1, size=2)
         draws = self.max_duplicate_draws if self.deduplicate else 1
-        chunk = min(draws, 16)
         drawn, attempt = 0, 0
         while drawn < draws:
-            n = min(chunk, draws - drawn)
+            # A few samples first (usually enough), then the rest in one call.
+            n = min(4, draws) if attempt == 0 else draws - drawn
             indices = self.controller.sample(n, seed=[int(seed[0]), int(seed[1]) + attempt])
             for row in indices:
+                if self.deduplicate and tuple(row.tolist()) in self._told_rows:
+                    continue  # tried already (cheap check before decoding)
                 try:
                     arch = self.space.decode_flat(row)
                 except InvalidArchitectureError:
@@ -176,7 +179,7 @@ class RLStrategy(Strategy):
         for _ in range(2000):
             arch = self.space.sample(rng)
             key = self.space.canonical_key(arch)
-            if key not in seen:
+            if not self.deduplicate or key not in seen:
                 self._in_flight.add(key)
                 return arch
         raise SpaceExhaustedError(
@@ -188,7 +191,9 @@ class RLStrategy(Strategy):
         self._require_setup()
         self._in_flight.discard(record.key)
         reward = self.rewards(record)
-        self._pending.append((self.space.encode_flat(record.architecture), reward))
+        indices = self.space.encode_flat(record.architecture)
+        self._told_rows.add(tuple(indices))
+        self._pending.append((indices, reward))
         if len(self._pending) >= self.batch_size:
             indices = np.array([p[0] for p in self._pending], np.int32)
             rewards = np.array([p[1] for p in self._pending], np.float64)
