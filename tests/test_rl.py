@@ -10,7 +10,6 @@ import os
 import pathlib
 import subprocess
 import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -355,69 +354,108 @@ def test_ppo_controller_learns_and_proposes_valid_architectures(macro):
     assert after > before + 0.3, (before, after)
 
 
+CRASHING_SEARCH = """
+import os
+import kerasnas
+from kerasnas.tabular import NasBenchMacro
+
+table = NasBenchMacro()
+score = table.evaluator()
+calls = []
+
+def lookup(arch):
+    calls.append(arch)
+    if len(calls) == 14:  # killed during trial 13, in the middle of a batch
+        os._exit(3)
+    return score(arch)
+
+lookup.__name__ = score.__name__  # the same evaluator as far as resuming is concerned
+kerasnas.search(space=table.space, evaluator=lookup, objective="accuracy",
+                strategy="rl", strategy_options={"batch_size": 4}, max_trials=24,
+                directory="killed", seed=11, verbose=0)
+"""
+
+RESUME_NEXT_TO_KERAS3 = """
+import os, subprocess, sys
+import numpy as np
+import keras
+import kerasnas
+from kerasnas.tabular import NasBenchMacro
+
+assert "tf_agents" not in sys.modules, "import kerasnas loaded TF-Agents"
+
+def user_model_round_trip(path):
+    x = np.random.default_rng(0).normal(size=(64, 6)).astype("float32")
+    y = (x[:, 0] > 0).astype("int32")
+    inputs = keras.Input((6,))
+    hidden = keras.layers.Dense(8, activation="relu")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(2)(hidden))
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(x, y, epochs=1, verbose=0)
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
+                               atol=1e-5)
+    assert keras.__version__.startswith("3.")
+
+user_model_round_trip("before.keras")
+table = NasBenchMacro()
+strategy = kerasnas.strategies.get("rl", batch_size=4)
+options = dict(space=table.space, evaluator=table.evaluator(), objective="accuracy",
+               strategy=strategy, max_trials=24, seed=11, verbose=0)
+resumed = kerasnas.search(directory="killed", **options)
+resumed_state = strategy.controller.state()
+straight = kerasnas.search(directory="straight", **options)
+straight_state = strategy.controller.state()
+assert [t.architecture for t in resumed.trials] == [t.architecture for t in straight.trials]
+assert resumed_state["updates"] == straight_state["updates"] == 6
+for a, b in zip(resumed_state["weights"], straight_state["weights"]):
+    np.testing.assert_array_equal(a, b)
+assert "tf_agents" in sys.modules
+
+user_model_round_trip("after.keras")
+keras.models.load_model("before.keras").predict(np.zeros((1, 6), "float32"), verbose=0)
+# kerasnas still builds and trains Keras 3 models after the RL search.
+x = np.random.default_rng(1).normal(size=(48, 12)).astype("float32")
+y = (x[:, 0] > 0).astype("int32")
+chain = kerasnas.search(x, y, max_trials=1, epochs=1, directory="chain_search", verbose=0)
+assert isinstance(chain.best_model, keras.Model)
+# The environment variable did not leak into this process or its children.
+assert os.environ.get("TF_USE_LEGACY_KERAS") is None
+child = subprocess.run([sys.executable, "-c",
+                        "import os; print(os.environ.get('TF_USE_LEGACY_KERAS'))"],
+                       capture_output=True, text=True)
+assert child.stdout.strip() == "None"
+print("OK")
+"""
+
+
 @pytest.mark.slow
-def test_keras3_user_code_works_before_and_after_an_rl_search(tmp_path):
-    """A user's Keras 3 model builds, trains, saves and loads around an RL search."""
-    script = textwrap.dedent(
-        """
-        import os, subprocess, sys
-        import numpy as np
-        import keras
-        import kerasnas
-        from kerasnas.tabular import NasBenchMacro
+def test_killed_search_resumes_in_a_new_process_next_to_keras3_code(tmp_path):
+    """The process dies mid-batch; a new process resumes the controller exactly.
 
-        assert "tf_agents" not in sys.modules, "import kerasnas loaded TF-Agents"
-
-        def user_model_round_trip(path):
-            x = np.random.default_rng(0).normal(size=(64, 6)).astype("float32")
-            y = (x[:, 0] > 0).astype("int32")
-            inputs = keras.Input((6,))
-            hidden = keras.layers.Dense(8, activation="relu")(inputs)
-            model = keras.Model(inputs, keras.layers.Dense(2)(hidden))
-            model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-            model.fit(x, y, epochs=1, verbose=0)
-            model.save(path)
-            loaded = keras.models.load_model(path)
-            np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5)
-            assert keras.__version__.startswith("3.")
-            return loaded
-
-        before = user_model_round_trip("before.keras")
-        table = NasBenchMacro()
-        result = kerasnas.search(space=table.space, evaluator=table.evaluator(),
-                                 objective="accuracy", strategy="rl",
-                                 strategy_options={"batch_size": 4}, max_trials=8,
-                                 directory="rl_search", verbose=0)
-        assert len(result.trials) == 8
-        assert "tf_agents" in sys.modules
-        after = user_model_round_trip("after.keras")
-        # The model saved before the search still loads and predicts.
-        keras.models.load_model("before.keras").predict(np.zeros((1, 6), "float32"), verbose=0)
-        # A chain search (Keras 3 models built by kerasnas) still works.
-        x = np.random.default_rng(1).normal(size=(48, 12)).astype("float32")
-        y = (x[:, 0] > 0).astype("int32")
-        chain = kerasnas.search(x, y, max_trials=1, epochs=1, directory="chain_search",
-                                verbose=0)
-        assert chain.best_model is not None
-        # The environment variable did not leak to this process or children.
-        assert os.environ.get("TF_USE_LEGACY_KERAS") is None
-        child = subprocess.run([sys.executable, "-c",
-                                "import os; print(os.environ.get('TF_USE_LEGACY_KERAS'))"],
-                               capture_output=True, text=True)
-        assert child.stdout.strip() == "None"
-        print("OK")
-        """
-    )
+    The second process also holds a user's Keras 3 model, built, trained,
+    saved and loaded before and after the RL search.
+    """
     env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
     env.pop("TF_USE_LEGACY_KERAS", None)
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+
+    def run(code):
+        return subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    killed = run(CRASHING_SEARCH)
+    assert killed.returncode == 3, killed.stderr[-3000:]
+    journal = (tmp_path / "killed" / "journal.jsonl").read_text().splitlines()
+    finished = [json.loads(line) for line in journal if '"trial_finished"' in line]
+    assert len(finished) == 13
+    done = run(RESUME_NEXT_TO_KERAS3)
     assert done.returncode == 0 and done.stdout.strip().endswith("OK"), (
         done.stdout[-2000:] + done.stderr[-4000:]
     )
