@@ -292,21 +292,35 @@ class DecisionSequence:
             indices: `[batch, T]` int32 outcomes.
         """
         T = self.num_steps
+        A = self.max_choices
         batch = tf.shape(indices)[0]
         actions = tf.concat([indices, tf.zeros([batch, 1], tf.int32)], axis=1)
-        active = tf.zeros_like(actions, tf.bool)
-        steps, previous, masks = [], [], []
-        for t in range(T + 1):
-            observation, step_active = self.observation(actions, active, tf.constant(t))
-            steps.append(observation["step"])
-            previous.append(observation["previous"])
-            masks.append(observation["mask"])
-            if t < T:
-                _, active = self.record(actions, active, t, actions[:, t], step_active)
+
+        def body(t, active, steps, previous, masks):
+            observation, step_active = self.observation(actions, active, t)
+            steps = steps.write(t, observation["step"])
+            previous = previous.write(t, observation["previous"])
+            masks = masks.write(t, observation["mask"])
+            _, active = self.record(actions, active, t, tf.gather(actions, t, axis=1), step_active)
+            return t + 1, active, steps, previous, masks
+
+        # A graph loop (not a Python one): the traced graph stays the same
+        # size however many steps the space has.
+        _, _, steps, previous, masks = tf.while_loop(
+            lambda t, *_: t < T + 1,
+            body,
+            (
+                tf.constant(0),
+                tf.zeros_like(actions, tf.bool),
+                tf.TensorArray(tf.int32, size=T + 1, element_shape=[None]),
+                tf.TensorArray(tf.int32, size=T + 1, element_shape=[None]),
+                tf.TensorArray(tf.bool, size=T + 1, element_shape=[None, A]),
+            ),
+        )
         return {
-            "step": tf.stack(steps, axis=1),
-            "previous": tf.stack(previous, axis=1),
-            "mask": tf.stack(masks, axis=1),
+            "step": tf.transpose(steps.stack()),
+            "previous": tf.transpose(previous.stack()),
+            "mask": tf.transpose(masks.stack(), [1, 0, 2]),
         }
 
 
