@@ -43,9 +43,9 @@ SPACE_FILE = "kerasnas_space.json"
 
 
 def _check_number(name, value, low=None, high=None, integer=False, low_open=False):
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
     if integer:
-        ok = ok and isinstance(value, int)
+        ok = ok and isinstance(value, (int, np.integer))
     if ok and not math.isfinite(float(value)):
         ok = False
     if ok and low is not None:
@@ -344,7 +344,7 @@ class Controller:
         _check_number("n", n, 1, integer=True)
         with _quiet_tracing():
             indices, _ = self._sample_fn(
-                tf.constant(n, tf.int32), _seed_pair(seed), tf.constant(greedy)
+                tf.constant(int(n), tf.int32), _seed_pair(seed), tf.constant(greedy)
             )
         return indices.numpy()
 
