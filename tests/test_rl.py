@@ -149,6 +149,46 @@ def test_environment_spells_valid_architectures_and_ends_with_the_reward():
     assert env.step(tf.zeros([3], tf.int32)).is_first().numpy().all()
 
 
+def test_environment_runs_under_a_compiled_tf_agents_driver():
+    from tf_agents.drivers import dynamic_episode_driver
+    from tf_agents.policies import random_tf_policy
+    from tf_agents.replay_buffers import tf_uniform_replay_buffer
+    from tf_agents.utils import common
+
+    space = SPACES["chain"]
+    T = len(space.flat_choices())
+    env = rl.ArchitectureEnvironment(
+        space, batch_size=4, reward_fn=lambda idx: tf.cast(tf.reduce_sum(idx, 1), tf.float32)
+    )
+    # A random policy that respects the masks in the observations.
+    policy = random_tf_policy.RandomTFPolicy(
+        env.time_step_spec(),
+        env.action_spec(),
+        observation_and_action_constraint_splitter=lambda obs: (obs, obs["mask"]),
+    )
+    buffer = tf_uniform_replay_buffer.TFUniformReplayBuffer(
+        policy.trajectory_spec, batch_size=4, max_length=200
+    )
+    driver = dynamic_episode_driver.DynamicEpisodeDriver(
+        env, policy, observers=[buffer.add_batch], num_episodes=8
+    )
+    common.function(driver.run)()
+    trajectories = buffer.gather_all()
+    step_types = trajectories.step_type.numpy()
+    actions = trajectories.action.numpy()
+    rewards = trajectories.reward.numpy()
+    episodes = 0
+    for b in range(4):
+        for start in np.where(step_types[b] == 0)[0]:
+            indices = actions[b, start : start + T]
+            assert space.contains(space.decode_flat(indices))
+            assert step_types[b, start + T] == 2  # LAST after T decisions
+            assert rewards[b, start + T - 1] == indices.sum()
+            assert not rewards[b, start : start + T - 1].any()
+            episodes += 1
+    assert episodes == 8
+
+
 def test_decode_rejects_what_a_mask_forbids():
     space = subset_space()
     walk = random_walk(space, np.random.default_rng(2))
