@@ -7,11 +7,20 @@ from kerasnas.strategies.evolution import RegularizedEvolution
 from kerasnas.strategies.nsga2 import NSGA2
 from kerasnas.strategies.random_search import RandomSearch
 
+
+def _rl(**options) -> Strategy:
+    # TF-Agents (and legacy Keras) load only when the RL strategy is asked for.
+    from kerasnas.strategies.rl.strategy import RLStrategy
+
+    return RLStrategy(**options)
+
+
 _FACTORIES = {
     "random": RandomSearch,
     "evolution": RegularizedEvolution,
     "nsga2": NSGA2,
     "pareto": NSGA2,
+    "rl": _rl,
 }
 
 #: Names accepted by `kerasnas.search(strategy=...)`.
