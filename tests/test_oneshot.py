@@ -1,6 +1,8 @@
 """One-shot NAS: supernets, DARTS, ENAS, SPOS, and the front door."""
 
+import inspect
 import json
+import re
 
 import numpy as np
 import pytest
@@ -234,6 +236,30 @@ def test_spos_evaluator_scores_differ_without_training(supernets):
     assert all(0.0 <= m["shared_val_accuracy"] <= 1.0 for m in scores.values())
 
 
+def test_supernet_trains_on_regression_targets():
+    x, _ = make_data("vector", n=64, seed=4)
+    y = x[:, :2].sum(axis=1, keepdims=True).astype("float32")
+    data = kerasnas.data.from_arrays(x, y, validation_split=0.25)
+    space = SkipChainSpace(
+        max_layers=2,
+        operations=("dense", "identity"),
+        widths=(8,),
+        activations=("relu",),
+        batch_norm=(False,),
+        dropout=(0.0,),
+        head_pooling=("global_avg",),
+    )
+    supernet = build_supernet(space, data.input_shape, data.task, data.normalization)
+    trainer = SupernetTrainer(supernet, data, learning_rate=0.01)
+    indices = supernet.encode(space.sample(0))
+    before = trainer.evaluate_path(indices)["mae"]
+    for _ in range(30):
+        trainer.train_path(data.train[0], data.train[1], indices)
+    after = trainer.evaluate_path(indices)["mae"]
+    assert np.isfinite(after) and after < before
+    assert trainer.score(after) == -after
+
+
 def one_shot_search(tmp_path, strategy, options, space=None, max_trials=1, **kwargs):
     x, y = make_data("sequence", n=120, seed=1)
     return kerasnas.search(
@@ -256,7 +282,8 @@ def events_of(directory, kind):
 
 
 def test_darts_front_door_retrains_a_standalone_model_that_exports(tmp_path):
-    result = one_shot_search(tmp_path, "darts", {"epochs": 3, "arch_learning_rate": 0.05})
+    options = {"epochs": 3, "arch_learning_rate": 0.05, "mitigation": "auxiliary_skip"}
+    result = one_shot_search(tmp_path, "darts", options)
     space = result.space
     epochs = events_of(result.directory, "oneshot_epoch")
     assert [e["epoch"] for e in epochs] == [1, 2, 3]
@@ -309,6 +336,20 @@ def test_spos_journals_candidates_and_resumes_mid_supernet(tmp_path):
     assert {e["run"] for e in epochs} == {run}
     assert len(events_of(directory, "oneshot_candidate")) == 12
     assert len(resumed.trials) == 2
+
+
+def test_darts_early_stop_guard_stops_when_parameter_free_ops_lead(tmp_path):
+    free = EdgeCellSpace(
+        ("none", "skip_connect", "avg_pool_3x3"), channels=4, cells_per_stage=1, num_stages=1
+    )
+    options = {"epochs": 3, "mitigation": "early_stop", "max_parameter_free": 0.5}
+    result = one_shot_search(tmp_path, "darts", options, space=free)
+    epochs = events_of(result.directory, "oneshot_epoch")
+    assert [e["epoch"] for e in epochs] == [1] and epochs[0]["early_stopped"]
+    assert epochs[0]["metrics"]["parameter_free_share"] == 1.0
+    (finished,) = events_of(result.directory, "oneshot_finished")
+    assert finished["scores"][0]["early_stopped_at_epoch"] == 1
+    assert result.best_trial.ok  # the derived cell is still retrained and usable
 
 
 def test_resume_after_derivation_does_not_touch_the_supernet(tmp_path):
@@ -371,3 +412,24 @@ def test_front_door_errors(tmp_path):
     )
     with pytest.raises(RuntimeError, match="run_one_shot"):
         search.run()
+
+
+DOCUMENTED = [
+    kerasnas.oneshot.build_supernet,
+    kerasnas.oneshot.SupernetEvaluator,
+    kerasnas.oneshot.OneShotStrategy,
+    kerasnas.oneshot.DARTS,
+    kerasnas.oneshot.SPOS,
+    kerasnas.oneshot.ENAS,
+    kerasnas.oneshot.run_one_shot,
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("obj", DOCUMENTED, ids=[o.__name__ for o in DOCUMENTED])
+def test_docstring_example_runs(obj, tmp_path, monkeypatch):
+    blocks = re.findall(r"```python\n(.*?)```", inspect.getdoc(obj), flags=re.S)
+    assert blocks, f"{obj.__name__} has no runnable example"
+    monkeypatch.chdir(tmp_path)
+    for block in blocks:
+        exec(compile(block, obj.__name__, "exec"), {})

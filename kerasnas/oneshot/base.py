@@ -70,6 +70,15 @@ class OneShotStrategy(Strategy):
     binds the strategy to the data and the search directory, or
     `kerasnas.oneshot.run_one_shot` with your own objects.
 
+    Example:
+
+    ```python
+    import kerasnas
+    strategy = kerasnas.oneshot.SPOS(epochs=10, top_k=2, candidates=200)
+    # kerasnas.search(x, y, space="cell", strategy=strategy, max_trials=2)
+    strategy.get_config()["top_k"]  # 2: the two best paths are retrained
+    ```
+
     Args:
         epochs: supernet training epochs (passes over the training split);
             None uses the search's `epochs`.

@@ -10,7 +10,7 @@ from kerasnas.oneshot.base import OneShotRun, OneShotStrategy, _positive_number,
 from kerasnas.oneshot.training import batches
 from kerasnas.strategies.evolution import check_int
 
-MITIGATIONS = ("auxiliary_skip", "none")
+MITIGATIONS = ("auxiliary_skip+early_stop", "auxiliary_skip", "early_stop", "none")
 
 
 class DARTS(OneShotStrategy):
@@ -29,23 +29,36 @@ class DARTS(OneShotStrategy):
 
     **Collapse.** DARTS is known to drift toward parameter-free operations
     (NAS-Bench-201 reports all-skip cells and 54.3% on CIFAR-10) because
-    they carry gradient more easily early in training. The default
-    `mitigation="auxiliary_skip"` is DARTS- (Chu et al., ICLR 2021): every
-    shape-preserving choice point gets an extra skip, outside the choice,
-    with a coefficient that decays linearly from 1 to 0 over the search, so
-    that candidates need not win architecture weight to pass gradient.
-    `mitigation="none"` is plain DARTS. Each epoch's journal event records
-    `parameter_free_share`, the share of operation choices whose strongest
-    candidate has no weights.
+    they carry gradient more easily than operations whose weights are still
+    untrained. Two documented remedies are built in, and both are on by
+    default (`mitigation="auxiliary_skip+early_stop"`):
+
+    - `"auxiliary_skip"` is DARTS- (Chu et al., ICLR 2021): every
+      shape-preserving choice point gets an extra skip, outside the choice,
+      whose coefficient decays linearly from 1 to 0 over the search, so
+      candidates need not win architecture weight just to pass gradient;
+    - `"early_stop"` follows DARTS+ (Liang et al., 2019): when the share of
+      operation choices whose strongest candidate is parameter-free (none,
+      skip, pooling, identity) exceeds `max_parameter_free` at the end of an
+      epoch, the search stops and the architecture is derived from the
+      weights of the last epoch within the limit.
+
+    Use one of them alone, or `"none"` for plain DARTS. Each epoch's journal
+    event records `parameter_free_share` and the architecture weights.
 
     Example:
 
     ```python
+    import numpy as np
     import kerasnas
+    x = np.random.rand(128, 16, 1).astype("float32")
+    y = (x[:, :8].mean(axis=(1, 2)) > x[:, 8:].mean(axis=(1, 2))).astype("int32")
+    space = kerasnas.spaces.EdgeCellSpace(
+        ("none", "skip_connect", "nor_conv_3x3"), channels=4, cells_per_stage=1, num_stages=1)
     result = kerasnas.search(
-        data="mnist1d", space="cell", strategy="darts", epochs=2,
-        strategy_options={"epochs": 1}, directory="runs/darts-example",
-        overwrite=True, verbose=0)
+        x, y, space=space, strategy="darts", epochs=1,
+        strategy_options={"epochs": 2, "mitigation": "auxiliary_skip"},
+        directory="runs/darts-example", overwrite=True, verbose=0)
     result.best_architecture
     ```
 
@@ -54,7 +67,10 @@ class DARTS(OneShotStrategy):
         arch_learning_rate: Adam learning rate of the architecture logits
             (DARTS: 3e-4).
         arch_weight_decay: decoupled weight decay of the logits (DARTS: 1e-3).
-        mitigation: `"auxiliary_skip"` (DARTS-) or `"none"`.
+        mitigation: `"auxiliary_skip+early_stop"`, `"auxiliary_skip"`
+            (DARTS-), `"early_stop"` (DARTS+) or `"none"`.
+        max_parameter_free: the early stop's limit on the share of choices
+            led by parameter-free candidates.
         warmup_epochs: epochs that train only the weights (no architecture
             steps) at the start.
         **kwargs: the options of `OneShotStrategy` (`learning_rate`,
@@ -72,7 +88,8 @@ class DARTS(OneShotStrategy):
         epochs: int | None = None,
         arch_learning_rate: float = 3e-4,
         arch_weight_decay: float = 1e-3,
-        mitigation: str = "auxiliary_skip",
+        mitigation: str = "auxiliary_skip+early_stop",
+        max_parameter_free: float = 0.5,
         warmup_epochs: int = 0,
         **kwargs,
     ):
@@ -101,6 +118,16 @@ class DARTS(OneShotStrategy):
                 f"`mitigation` must be one of {list(MITIGATIONS)}. Received: mitigation={mitigation!r}"
             )
         self.mitigation = mitigation
+        if (
+            isinstance(max_parameter_free, bool)
+            or not isinstance(max_parameter_free, (int, float))
+            or not 0 <= max_parameter_free < 1
+        ):
+            raise ValueError(
+                "`max_parameter_free` must be a number in [0, 1). Received: "
+                f"max_parameter_free={max_parameter_free!r}"
+            )
+        self.max_parameter_free = float(max_parameter_free)
         self.warmup_epochs = check_int("warmup_epochs", warmup_epochs, 0)
 
     def _options(self) -> dict:
@@ -108,6 +135,7 @@ class DARTS(OneShotStrategy):
             "arch_learning_rate": self.arch_learning_rate,
             "arch_weight_decay": self.arch_weight_decay,
             "mitigation": self.mitigation,
+            "max_parameter_free": self.max_parameter_free,
             "warmup_epochs": self.warmup_epochs,
         }
 
@@ -119,10 +147,23 @@ class DARTS(OneShotStrategy):
         if run.resumed_event is not None:
             for variable, logits in zip(trainer.arch_variables, run.resumed_event["alpha_logits"]):
                 variable.assign(np.asarray(logits, "float32"))
-        use_aux = self.mitigation == "auxiliary_skip"
+        use_aux = "auxiliary_skip" in self.mitigation
+        guard = "early_stop" in self.mitigation
         steps = run.steps_per_epoch() or 1
         total = max(1, run.epochs * steps)
-        for epoch in range(run.resumed_epoch + 1, run.epochs + 1):
+        earlier = [
+            e
+            for e in run.events
+            if e["event"] == "oneshot_epoch"
+            and e.get("run") == run.run_id
+            and int(e["epoch"]) <= run.resumed_epoch
+        ]
+        stopped = next((int(e["epoch"]) for e in earlier if e.get("early_stopped")), None)
+        kept = next(
+            (e["alpha_logits"] for e in reversed(earlier) if self._within(e["metrics"])), None
+        )
+        first = run.epochs + 1 if stopped else run.resumed_epoch + 1
+        for epoch in range(first, run.epochs + 1):
             start = time.time()
             validation = iter(
                 batches(
@@ -143,6 +184,9 @@ class DARTS(OneShotStrategy):
             weights = trainer.architecture_weights()
             val = trainer.evaluate_mixed(use_aux)
             name = trainer.metric_name
+            share = supernet.parameter_free_share(weights)
+            logits = [a.numpy().tolist() for a in trainer.arch_variables]
+            early = guard and not self._within({"parameter_free_share": share})
             run.end_epoch(
                 epoch,
                 {
@@ -150,17 +194,35 @@ class DARTS(OneShotStrategy):
                     name: float(np.mean(metrics)),
                     "val_loss": val["loss"],
                     f"val_{name}": val[name],
-                    "parameter_free_share": supernet.parameter_free_share(weights),
+                    "parameter_free_share": share,
                     "aux_skip": float(trainer.aux.numpy()) if use_aux else 0.0,
                 },
                 time.time() - start,
-                alpha_logits=[a.numpy().tolist() for a in trainer.arch_variables],
+                alpha_logits=logits,
                 weights=supernet.describe_weights(weights),
                 architecture=dict(supernet.derive(weights)),
+                early_stopped=early,
             )
+            if early:
+                stopped = epoch
+                run.print(
+                    f"One-shot darts: parameter-free operations lead {share:.0%} of the choices "
+                    f"(limit {self.max_parameter_free:.0%}); stopping the search and deriving "
+                    "from the last epoch within the limit."
+                )
+                break
+            kept = logits
         trainer.aux.assign(0.0)
+        if stopped and kept is not None:
+            for variable, values in zip(trainer.arch_variables, kept):
+                variable.assign(np.asarray(values, "float32"))
         weights = trainer.architecture_weights()
         arch = supernet.derive(weights)
         metrics = run.score_path(supernet.encode(arch))
         metrics["parameter_free_share"] = supernet.parameter_free_share(weights)
+        if stopped:
+            metrics["early_stopped_at_epoch"] = stopped
         return [(arch, metrics)]
+
+    def _within(self, metrics) -> bool:
+        return metrics["parameter_free_share"] <= self.max_parameter_free + 1e-9

@@ -34,16 +34,21 @@ def run_one_shot(
     Example:
 
     ```python
+    import numpy as np
     import kerasnas
+    x = np.random.rand(128, 16, 1).astype("float32")
+    y = (x[:, :8].mean(axis=(1, 2)) > x[:, 8:].mean(axis=(1, 2))).astype("int32")
+    space = kerasnas.spaces.EdgeCellSpace(
+        ("none", "skip_connect", "nor_conv_3x3"), channels=4, cells_per_stage=1, num_stages=1)
     from kerasnas.builder import ModelBuilder
-    from kerasnas.data import load_mnist1d
+    from kerasnas.data import from_arrays
     from kerasnas.oneshot import SPOS, run_one_shot
-    data = load_mnist1d()
-    space = kerasnas.spaces.get("cell", input_shape=data.input_shape)
+    data = from_arrays(x, y)
     builder = ModelBuilder(space, data.input_shape, data.task, data.normalization)
     result = run_one_shot(
         SPOS(epochs=1, candidates=10), space, kerasnas.FitEvaluator(builder, data, epochs=1),
         "val_accuracy", "runs/spos-driver", overwrite=True, verbose=0)
+    result.best_model.summary()
     ```
 
     Args:

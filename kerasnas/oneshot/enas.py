@@ -32,11 +32,17 @@ class ENAS(OneShotStrategy):
     Example:
 
     ```python
+    import numpy as np
     import kerasnas
+    x = np.random.rand(128, 16, 1).astype("float32")
+    y = (x[:, :8].mean(axis=(1, 2)) > x[:, 8:].mean(axis=(1, 2))).astype("int32")
+    space = kerasnas.spaces.EdgeCellSpace(
+        ("none", "skip_connect", "nor_conv_3x3"), channels=4, cells_per_stage=1, num_stages=1)
     result = kerasnas.search(
-        data="mnist1d", space="cell", strategy="enas", epochs=2,
-        strategy_options={"epochs": 2}, directory="runs/enas-example",
-        overwrite=True, verbose=0)
+        x, y, space=space, strategy="enas", epochs=1,
+        strategy_options={"epochs": 2, "controller_steps": 2, "derive_samples": 8},
+        directory="runs/enas-example", overwrite=True, verbose=0)
+    result.best_architecture
     ```
 
     Args:

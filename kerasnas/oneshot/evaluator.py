@@ -21,9 +21,23 @@ class SupernetEvaluator(Evaluator):
     Example:
 
     ```python
-    # supernet trained by kerasnas.oneshot (see SPOS); `trainer` is its SupernetTrainer
-    # evaluator = SupernetEvaluator(trainer)
-    # evaluator.evaluate(space.sample(0), TrialContext(0, 0)).metrics
+    import numpy as np
+    import kerasnas
+    x = np.random.rand(128, 16, 1).astype("float32")
+    y = (x[:, :8].mean(axis=(1, 2)) > x[:, 8:].mean(axis=(1, 2))).astype("int32")
+    space = kerasnas.spaces.EdgeCellSpace(
+        ("none", "skip_connect", "nor_conv_3x3"), channels=4, cells_per_stage=1, num_stages=1)
+    from kerasnas.data import from_arrays
+    from kerasnas.evaluation import TrialContext
+    from kerasnas.oneshot import SupernetEvaluator, SupernetTrainer, build_supernet
+    data = from_arrays(x, y)
+    supernet = build_supernet(space, data.input_shape, data.task)
+    trainer = SupernetTrainer(supernet, data)
+    rng = np.random.default_rng(0)
+    for _ in range(5):  # a few single-path steps (SPOS trains this way)
+        trainer.train_path(data.train[0][:32], data.train[1][:32], supernet.sample_indices(rng))
+    evaluator = SupernetEvaluator(trainer)
+    evaluator.evaluate(space.sample(0), TrialContext(0, 0)).metrics
     ```
 
     Args:

@@ -246,6 +246,7 @@ class Supernet:
     # ------------------------------------------------------------ running
     def forward_path(self, x, indices, dropout: bool = True):
         """Logits of the single path `indices` (an int32 vector)."""
+        indices = tf.convert_to_tensor(indices, tf.int32)
         return self._forward(x, _PathSelector(indices, self.choice_points), dropout)
 
     def forward_mixed(self, x, weights, aux=None, dropout: bool = True):
