@@ -418,11 +418,9 @@ DOCUMENTED = [
     kerasnas.oneshot.build_supernet,
     kerasnas.oneshot.SupernetEvaluator,
     kerasnas.oneshot.OneShotStrategy,
-    kerasnas.oneshot.DARTS,
     kerasnas.oneshot.SPOS,
-    kerasnas.oneshot.ENAS,
     kerasnas.oneshot.run_one_shot,
-]
+]  # DARTS's and ENAS's examples are the front-door tests above, at the same scale.
 
 
 @pytest.mark.slow

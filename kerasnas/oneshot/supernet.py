@@ -218,8 +218,8 @@ class Supernet:
         return keras.layers.Normalization(mean=mean, variance=variance, name="normalization")(x)
 
     def _classifier(self, features: int):
-        outputs = self.task.num_classes if self.task.kind == "classification" else None
-        outputs = outputs or self.task.output_dim
+        classification = self.task.kind == "classification"
+        outputs = self.task.num_classes if classification else self.task.output_dim
         return self._add_block(
             lambda t: keras.layers.Dense(outputs, name="logits")(t), (features,), "classifier"
         )
@@ -880,8 +880,11 @@ def check_supported(space: SearchSpace, input_shape, max_candidates: int = 64) -
             f"training settings. Received: space '{space.name}' with extra decisions {extra}"
         )
     if isinstance(space, (EdgeCellSpace, NodeCellSpace)):
-        if len(tuple(input_shape)) > 3:
-            raise ValueError(f"Unsupported input_shape={tuple(input_shape)}")
+        if not 1 <= len(tuple(input_shape)) <= 3:
+            raise ValueError(
+                "Cell supernets take vectors, sequences or images. "
+                f"Received: input_shape={tuple(input_shape)}"
+            )
         return
     if not isinstance(space, ChainSpace):
         raise ValueError(
