@@ -380,6 +380,25 @@ def test_enas_controller_learns_from_shared_weight_rewards(tmp_path):
     assert result.space.contains(result.best_architecture) and result.best_trial.ok
 
 
+@pytest.mark.slow
+def test_enas_resumes_the_controller_from_its_checkpoint(tmp_path):
+    options = {"epochs": 2, "controller_steps": 2, "controller_batch": 4, "derive_samples": 4}
+    result = one_shot_search(tmp_path, "enas", options)
+    directory = result.directory
+    journal = directory / "journal.jsonl"
+    lines = journal.read_text().splitlines()
+    cut = next(i for i, line in enumerate(lines) if json.loads(line)["event"] == "oneshot_epoch")
+    journal.write_text("\n".join(lines[: cut + 1]) + "\n")
+    run = json.loads(lines[cut])["run"]
+    # The files of epoch 2 stand in for epoch 1's (a crash during epoch 2).
+    for path in (directory / "oneshot").rglob("*epoch0002*"):
+        path.rename(path.with_name(path.name.replace("epoch0002", "epoch0001")))
+    one_shot_search(tmp_path, "enas", options)
+    epochs = events_of(directory, "oneshot_epoch")
+    assert [e["epoch"] for e in epochs] == [1, 2] and {e["run"] for e in epochs} == {run}
+    assert epochs[-1]["controller"]["updates"] == 4  # 2 restored + 2 new
+
+
 def test_front_door_errors(tmp_path):
     with pytest.raises(ValueError, match="evaluator"):
         kerasnas.search(

@@ -101,14 +101,20 @@ class ENAS(OneShotStrategy):
         controller = Controller(self.space, **options)
         checkpoint = tf.train.Checkpoint(agent=controller.agent, optimizer=controller._optimizer)
         if run.resumed_event is not None:
-            path = run.folder / f"{CONTROLLER_DIR}-{run.run_id}" / "ckpt"
+            path = self._checkpoint_path(run, run.resumed_epoch)
             state = run.resumed_event.get("controller", {})
-            if tf.train.latest_checkpoint(str(path.parent)):
-                checkpoint.restore(tf.train.latest_checkpoint(str(path.parent))).expect_partial()
+            if path.with_name(path.name + ".index").exists():
+                checkpoint.read(str(path)).expect_partial()
                 controller.baseline = state.get("baseline")
                 controller.variance = state.get("variance")
                 controller.updates = int(state.get("updates", 0))
+            else:
+                run.print("One-shot enas: no controller checkpoint; the controller starts afresh.")
         return controller, checkpoint
+
+    @staticmethod
+    def _checkpoint_path(run: OneShotRun, epoch: int):
+        return run.folder / f"{CONTROLLER_DIR}-{run.run_id}" / f"epoch{epoch:04d}"
 
     def _paths(self, run: OneShotRun, flat) -> list:
         supernet = run.supernet
@@ -146,9 +152,12 @@ class ENAS(OneShotStrategy):
                 controller.update(flat, np.asarray(rewards))
                 rewards_seen.extend(rewards)
             if self.checkpoint:
-                folder = run.folder / f"{CONTROLLER_DIR}-{run.run_id}"
-                folder.mkdir(parents=True, exist_ok=True)
-                checkpoint.write(str(folder / "ckpt"))
+                path = self._checkpoint_path(run, epoch)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                checkpoint.write(str(path))
+                for old in path.parent.glob("epoch*"):
+                    if not old.name.startswith(path.name):
+                        old.unlink(missing_ok=True)
             run.end_epoch(
                 epoch,
                 {
