@@ -587,6 +587,23 @@ def search(
         directory = pathlib.Path("kerasnas_runs") / (
             f"{space_obj.name}-{strategy_obj.name}-seed{seed}"
         )
+    if getattr(strategy_obj, "one_shot", False):
+        # DARTS, ENAS and SPOS train a supernet before the (re)training trials.
+        from kerasnas.oneshot.driver import run_one_shot
+
+        return run_one_shot(
+            strategy_obj,
+            space_obj,
+            evaluator_obj,
+            objectives,
+            directory,
+            max_trials=max_trials,
+            seed=seed,
+            overwrite=overwrite,
+            keep_best_models=keep_best_models,
+            verbose=verbose,
+            callbacks=callbacks,
+        )
     runner = Search(
         space_obj,
         strategy_obj,

@@ -15,12 +15,25 @@ def _rl(**options) -> Strategy:
     return RLStrategy(**options)
 
 
+def _one_shot(name: str):
+    # kerasnas.oneshot (supernets) loads only when a one-shot strategy is asked for.
+    def factory(**options) -> Strategy:
+        from kerasnas import oneshot
+
+        return {"darts": oneshot.DARTS, "enas": oneshot.ENAS, "spos": oneshot.SPOS}[name](**options)
+
+    return factory
+
+
 _FACTORIES = {
     "random": RandomSearch,
     "evolution": RegularizedEvolution,
     "nsga2": NSGA2,
     "pareto": NSGA2,
     "rl": _rl,
+    "darts": _one_shot("darts"),
+    "enas": _one_shot("enas"),
+    "spos": _one_shot("spos"),
 }
 
 #: Names accepted by `kerasnas.search(strategy=...)`.
