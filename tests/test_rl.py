@@ -499,3 +499,15 @@ def test_killed_search_resumes_in_a_new_process_next_to_keras3_code(tmp_path):
     assert done.returncode == 0 and done.stdout.strip().endswith("OK"), (
         done.stdout[-2000:] + done.stderr[-4000:]
     )
+
+
+def test_controller_variables_lists_its_weights():
+    import tensorflow as tf
+
+    from kerasnas.strategies.rl import Controller
+
+    controller = Controller(kerasnas.spaces.nas_bench_macro())
+    variables = controller.variables()
+    assert variables and all(isinstance(v, tf.Variable) for v in variables)
+    trainable = {id(v) for v in controller.agent.trainable_variables}
+    assert trainable <= {id(v) for v in variables}

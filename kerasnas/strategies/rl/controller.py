@@ -476,7 +476,9 @@ class Controller:
     # ----------------------------------------------------------- persistence
     def variables(self) -> list:
         """Every TF variable of the controller (weights, optimizer, step)."""
-        return list(self.agent.variables())
+        # TF-Agents exposes `variables` as a property (a tuple) on agents.
+        variables = self.agent.variables
+        return list(variables() if callable(variables) else variables)
 
     def save_policy(self, path: str | os.PathLike) -> pathlib.Path:
         """Saves the sampling policy with TF-Agents' `PolicySaver`.
