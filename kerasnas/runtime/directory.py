@@ -19,7 +19,17 @@ TRIALS_DIR = "trials"
 MODEL_FILE = "model.keras"
 
 # Settings that must match for a search directory to be resumed.
-RESUME_KEYS = ("space", "space_fingerprint", "strategy", "objectives", "seed", "evaluator", "data")
+RESUME_KEYS = (
+    "space",
+    "space_fingerprint",
+    "strategy",
+    "objectives",
+    "seed",
+    "evaluator",
+    "data",
+    "pruner",
+    "proxy",
+)
 
 
 class SearchDirectory:
