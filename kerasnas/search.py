@@ -22,7 +22,7 @@ from kerasnas.evaluation.fit import FitEvaluator
 from kerasnas.objective import Objective, as_objectives
 from kerasnas.result import SearchResult
 from kerasnas.runtime.directory import SearchDirectory
-from kerasnas.runtime.executors import Executor, get_executor
+from kerasnas.runtime.executors import Executor, choose_executor
 from kerasnas.runtime.progress import ProgressPrinter
 from kerasnas.runtime.pruning import Pruner, get_pruner
 from kerasnas.runtime.records import COMPLETED, FAILED, REJECTED, TrialRecord
@@ -89,9 +89,11 @@ class Search:
             terminals and notebooks), 2 more detail.
         settings: extra JSON settings to store (and check on resume).
         callbacks: Keras callbacks for every candidate's `fit`.
-        executor: `"local"` (trials in this process, the default),
-            `"process"` (reusable worker processes with hard time and memory
-            limits) or an `Executor`.
+        executor: `"auto"` (the default: `"process"` for searches that
+            train models and run more than 20 trials or have a
+            `trial_timeout`, else `"local"`), `"local"` (trials in this
+            process), `"process"` (reusable worker processes: flat memory,
+            hard time and memory limits) or an `Executor`.
         trial_timeout: seconds after which a trial fails (`"local"` stops
             training at the next batch; `"process"` kills the worker).
         pruner: stop unpromising trials early: `"successive_halving"`
@@ -128,7 +130,7 @@ class Search:
         verbose: int = 1,
         settings: dict | None = None,
         callbacks: Sequence[Any] = (),
-        executor: str | Executor = "local",
+        executor: str | Executor = "auto",
         trial_timeout: float | None = None,
         pruner: str | Pruner | None = None,
         proxy: Any = None,
@@ -176,7 +178,12 @@ class Search:
                 f"Received: trial_timeout={trial_timeout!r}"
             )
         self.trial_timeout = None if trial_timeout is None else float(trial_timeout)
-        self.executor = get_executor(executor)
+        self.executor = choose_executor(
+            executor,
+            trains_models=getattr(evaluator, "produces_models", False),
+            max_trials=max_trials,
+            trial_timeout=self.trial_timeout,
+        )
         self.pruner = get_pruner(pruner, max_epochs=getattr(evaluator, "epochs", None))
         if self.pruner is not None and not getattr(evaluator, "produces_models", False):
             raise ValueError(
@@ -556,7 +563,7 @@ def search(
     verbose: int = 1,
     strategy_options: dict | None = None,
     space_options: dict | None = None,
-    executor: str | Executor = "local",
+    executor: str | Executor = "auto",
     workers: int | None = None,
     max_memory_mb: float | None = None,
     trial_timeout: float | None = None,
@@ -621,8 +628,10 @@ def search(
         verbose: 0 silent, 1 one line per trial, 2 also Keras' progress.
         strategy_options: keyword arguments for a strategy given by name.
         space_options: keyword arguments for a space given by name.
-        executor: where trials run: `"local"` (in this process, the
-            default: instant start, fastest for small searches) or
+        executor: where trials run: `"auto"` (the default: worker
+            processes for searches of more than 20 trials or with a
+            `trial_timeout`, in-process otherwise), `"local"` (in this
+            process: instant start, fastest for small searches),
             `"process"` (reusable worker processes, recycled every 50
             trials: flat memory, hard time and memory limits, a crash
             fails only its trial), or an `Executor`.
@@ -715,7 +724,13 @@ def search(
         executor_options["workers"] = workers
     if max_memory_mb is not None:
         executor_options["max_memory_mb"] = max_memory_mb
-    executor_obj = get_executor(executor, **executor_options)
+    executor_obj = choose_executor(
+        executor,
+        trains_models=evaluator_obj.produces_models,
+        max_trials=max_trials,
+        trial_timeout=trial_timeout,
+        **executor_options,
+    )
     pruner_obj = get_pruner(
         pruner, max_epochs=epochs if evaluator is None else None, **(pruner_options or {})
     )

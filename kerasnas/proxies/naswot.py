@@ -68,7 +68,8 @@ def naswot(model: keras.Model, x) -> float:
     if not outputs:
         last = model.layers[-1]
         outputs = [last.input]
-    extractor = keras.Model(model.inputs, outputs)
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+    extractor = keras.Model(inputs, outputs)
     values = extractor(x, training=False)
     if not isinstance(values, (list, tuple)):
         values = [values]

@@ -51,7 +51,8 @@ def synflow(model: keras.Model) -> float:
     """
     import tensorflow as tf
 
-    scored = keras.Model(model.inputs, _score_output(model))
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+    scored = keras.Model(inputs, _score_output(model))
     saved = [w.numpy() for w in scored.weights]
     try:
         for w, value in zip(scored.weights, saved):

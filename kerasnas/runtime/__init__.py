@@ -7,6 +7,7 @@ from kerasnas.runtime.executors import (
     ExecutorError,
     LocalExecutor,
     ProcessExecutor,
+    choose_executor,
     get_executor,
 )
 from kerasnas.runtime.journal import Journal
@@ -40,6 +41,7 @@ __all__ = [
     "TrialJob",
     "TrialOutcome",
     "TrialRecord",
+    "choose_executor",
     "get_executor",
     "get_pruner",
     "run_trial_job",

@@ -81,10 +81,11 @@ class SearchDirectory:
         os.replace(tmp, self.settings_path)
 
     def clear(self) -> None:
-        """Removes this search's files (settings, journal, kept models)."""
+        """Removes this search's files (settings, journal, kept models, data copy, logs)."""
         for name in (SETTINGS_FILE, JOURNAL_FILE, JOURNAL_FILE + ".partial"):
             (self.path / name).unlink(missing_ok=True)
-        shutil.rmtree(self.path / TRIALS_DIR, ignore_errors=True)
+        for folder in (TRIALS_DIR, "data", "tensorboard", "report"):
+            shutil.rmtree(self.path / folder, ignore_errors=True)
 
     def check_compatible(self, stored: dict, requested: dict) -> None:
         """Refuses to resume a search whose defining settings changed.

@@ -4,7 +4,7 @@ The `Search` loop hands `TrialJob`s to an executor (`submit`) and collects
 `TrialOutcome`s as they finish (`wait`); it keeps up to `capacity` trials
 in flight. Two executors ship with kerasnas:
 
-* `LocalExecutor` (`executor="local"`, the default) runs each trial in the
+* `LocalExecutor` (`executor="local"`) runs each trial in the
   search process, one at a time, and clears Keras' session after each.
   It starts instantly and is the fastest for small searches. A time limit
   is enforced between training batches (a candidate stuck inside one call
@@ -16,15 +16,23 @@ in flight. Two executors ship with kerasnas:
   that crashes its process (segfault, out-of-memory kill) fails alone.
   Each worker pays TensorFlow's start-up (a few seconds) when it starts.
 
-Both keep memory flat over long searches (see benchmarks/RESULTS.md).
+The default, `executor="auto"`, uses worker processes for searches that
+train models and run more than 20 trials (or set a time limit), and the
+local executor otherwise: TensorFlow keeps a few MB per trained model
+even after `keras.backend.clear_session()`, which a short search does not
+notice and an overnight one does; recycled workers keep memory flat (see
+benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import json
 import multiprocessing.connection
 import os
 import pickle
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -34,6 +42,12 @@ from kerasnas.evaluation.base import Evaluator
 from kerasnas.runtime.directory import SearchDirectory
 from kerasnas.runtime.records import FAILED
 from kerasnas.runtime.trial import TrialJob, TrialOutcome, over_time_limit_message, run_trial_job
+
+# The worker's entry point: the search process's import path first, then the loop.
+_WORKER_BOOT = (
+    "import json, sys; sys.path[:0] = json.loads(sys.argv[1]); "
+    "from kerasnas.runtime.worker import main; main(int(sys.argv[2]), int(sys.argv[3]))"
+)
 
 
 class ExecutorError(KerasNASError):
@@ -129,28 +143,30 @@ class _Slot:
 class ProcessExecutor(Executor):
     """Runs trials in reusable worker processes with hard time and memory limits.
 
-    Workers are started with the `spawn` method (TensorFlow is not
-    fork-safe), rebuild the evaluator once, and run trial after trial; each
+    Workers are fresh Python interpreters (as with multiprocessing's
+    `spawn`; TensorFlow is not fork-safe) that get the search's import path,
+    rebuild the evaluator once, and run trial after trial; each
     is replaced by a fresh one after `recycle_after` trials so that memory
     does not creep. A trial that runs over its time limit (plus a grace of
     5% and 2 s for the worker to stop it itself) or whose worker grows over
     `max_memory_mb` is killed with its worker and recorded as failed.
 
-    In a script, guard the code that starts the search with
-    `if __name__ == "__main__":`, as for any `multiprocessing` program; an
-    evaluator other than the standard `FitEvaluator` must be importable
-    (a module-level function, not a lambda).
+    Workers do not re-run the main script, so scripts need no
+    `if __name__ == "__main__":` guard and notebooks work. The standard
+    `FitEvaluator` on arrays (or `data="tfds:NAME"`) is sent as plain data;
+    another evaluator (e.g. a callable) is sent pickled, so it must be
+    importable from a module (not a lambda, not defined in `__main__`).
+    Workers use POSIX file-descriptor passing (Linux, macOS).
 
     Example:
 
     ```python
     import kerasnas
     from kerasnas.runtime import ProcessExecutor
-    if __name__ == "__main__":
-        result = kerasnas.search(
-            data="mnist1d", max_trials=50, epochs=5, trial_timeout=300,
-            executor=ProcessExecutor(workers=1, recycle_after=25, max_memory_mb=4000),
-            directory="runs/overnight")
+    result = kerasnas.search(
+        data="mnist1d", max_trials=50, epochs=5, trial_timeout=300,
+        executor=ProcessExecutor(workers=1, recycle_after=25, max_memory_mb=4000),
+        directory="runs/overnight")
     ```
 
     Args:
@@ -197,7 +213,6 @@ class ProcessExecutor(Executor):
         self._queue: list[TrialJob] = []
         self._slots = [_Slot(i) for i in range(workers)]
         self._payload: bytes | None = None
-        self._context = multiprocessing.get_context("spawn")
         #: How many worker processes were started (for tests and benchmarks).
         self.processes_started = 0
 
@@ -210,18 +225,25 @@ class ProcessExecutor(Executor):
         self._payload = pickle.dumps(spec)
 
     def _launch(self, slot: _Slot) -> None:
-        from kerasnas.runtime.worker import worker_main
-
-        parent, child = self._context.Pipe(duplex=True)
-        process = self._context.Process(
-            target=worker_main,
-            args=(child, self._payload, os.getpid()),
-            name=f"kerasnas-worker-{slot.index}",
-            daemon=True,
+        # A fresh interpreter (like multiprocessing's "spawn": TensorFlow is not
+        # fork-safe) that does not re-run the user's main script, so searches
+        # started from unguarded scripts and notebooks work too.
+        parent_sock, child_sock = socket.socketpair()
+        command = [
+            sys.executable,
+            "-c",
+            _WORKER_BOOT,
+            json.dumps([p for p in sys.path if isinstance(p, str)]),
+            str(child_sock.fileno()),
+            str(os.getpid()),
+        ]
+        process = subprocess.Popen(
+            command, pass_fds=(child_sock.fileno(),), close_fds=True, stdin=subprocess.DEVNULL
         )
-        process.start()
-        child.close()
-        slot.process, slot.conn = process, parent
+        child_sock.close()
+        conn = multiprocessing.connection.Connection(parent_sock.detach())
+        conn.send_bytes(self._payload)
+        slot.process, slot.conn = process, conn
         slot.state, slot.boot_started, slot.trials_done = "booting", time.time(), 0
         self.processes_started += 1
 
@@ -236,10 +258,13 @@ class ProcessExecutor(Executor):
                 conn.send({"type": "stop"})
             except (BrokenPipeError, OSError):
                 pass
-            process.join(timeout=10)
-        if process.is_alive():
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        if process.poll() is None:
             process.kill()
-            process.join(timeout=10)
+            process.wait(timeout=10)
         try:
             conn.close()
         except OSError:
@@ -320,8 +345,10 @@ class ProcessExecutor(Executor):
     def _handle(self, slot: _Slot, message) -> TrialOutcome | None:
         if message is None:  # the worker died
             if slot.state == "busy":
-                slot.process.join(timeout=5)
-                code = slot.process.exitcode
+                try:
+                    code = slot.process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    code = None
                 return self._fail(
                     slot,
                     f"WorkerDied: the worker process died during the trial (exit code {code}; "
@@ -349,12 +376,12 @@ class ProcessExecutor(Executor):
         return None
 
     def _boot_failed(self, slot: _Slot, reason: str) -> None:
-        code = slot.process.exitcode if slot.process is not None else None
+        code = slot.process.poll() if slot.process is not None else None
         self.shutdown()
         raise ExecutorError(
             f"A worker process could not start the evaluator (exit code {code}): {reason}\n"
-            'In a script, start the search under `if __name__ == "__main__":`; define '
-            "custom evaluators at module level; or use executor='local'."
+            "Define custom evaluators in an importable module (not a lambda, not in "
+            "__main__), or use executor='local'."
         )
 
     def _check_limits(self) -> list[TrialOutcome]:
@@ -382,14 +409,14 @@ class ProcessExecutor(Executor):
                         )
                     )
                     continue
-            if slot.process is not None and not slot.process.is_alive():
+            if slot.process is not None and slot.process.poll() is not None:
                 # Let a final message, if any, be read on the next poll.
                 if not slot.conn.poll():
                     outcomes.append(
                         self._fail(
                             slot,
                             f"WorkerDied: the worker process died during the trial (exit "
-                            f"code {slot.process.exitcode})",
+                            f"code {slot.process.returncode})",
                         )
                     )
         return outcomes
@@ -406,7 +433,41 @@ class ProcessExecutor(Executor):
 _EXECUTORS = {"local": LocalExecutor, "process": ProcessExecutor}
 
 #: Names accepted by `kerasnas.search(executor=...)`.
-EXECUTOR_NAMES = tuple(_EXECUTORS)
+EXECUTOR_NAMES = ("auto", *_EXECUTORS)
+
+#: With `executor="auto"`, searches that train models and run more trials
+#: than this use worker processes.
+AUTO_PROCESS_TRIALS = 20
+
+
+def choose_executor(
+    executor="auto",
+    trains_models: bool = True,
+    max_trials: int = 1,
+    trial_timeout: float | None = None,
+    **options,
+) -> Executor:
+    """Resolves `"auto"` (and names) to an executor for a given search.
+
+    `"auto"` picks `"process"` for searches that train models and either
+    run more than `AUTO_PROCESS_TRIALS` trials, set a `trial_timeout`, or
+    pass process options (`workers`, `max_memory_mb`): long searches get flat
+    memory and hard limits. Short searches and searches that train nothing
+    (callables, tables) run in-process, which starts instantly.
+
+    Example:
+
+    ```python
+    from kerasnas.runtime.executors import choose_executor
+    choose_executor("auto", trains_models=True, max_trials=200).name  # 'process'
+    choose_executor("auto", trains_models=False, max_trials=200).name  # 'local'
+    ```
+    """
+    if executor == "auto":
+        long_search = max_trials > AUTO_PROCESS_TRIALS or trial_timeout is not None
+        use_process = trains_models and (long_search or bool(options))
+        executor = "process" if use_process else "local"
+    return get_executor(executor, **options)
 
 
 def get_executor(executor="local", **options) -> Executor:
@@ -430,6 +491,11 @@ def get_executor(executor="local", **options) -> Executor:
             )
         return executor
     if not isinstance(executor, str) or executor not in _EXECUTORS:
+        if executor == "auto":
+            raise ValueError(
+                "executor='auto' depends on the search; use choose_executor(...) "
+                "or kerasnas.search(executor='auto'). Received: executor='auto'"
+            )
         raise ValueError(
             f"Unknown executor. Known executors: {list(EXECUTOR_NAMES)}. "
             f"Received: executor={executor!r}"

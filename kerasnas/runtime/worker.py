@@ -7,8 +7,7 @@ the space's and builder's configs, the training settings, and the paths of
 the data saved once in the search directory as `.npy` files (never
 pickle). Any other evaluator (a user's callable, a custom class) is sent
 as a transient pickled message, so it must be importable by the worker
-(defined at module level in a module or a script guarded by
-`if __name__ == "__main__":`).
+(defined at module level in an importable module, not in `__main__`).
 """
 
 from __future__ import annotations
@@ -177,8 +176,20 @@ def _rss_mb() -> float:
         return float("nan")
 
 
+def main(fd: int, parent_pid: int) -> None:
+    """Entry point of a worker process: talks over the inherited socket `fd`."""
+    import multiprocessing.connection
+
+    conn = multiprocessing.connection.Connection(fd)
+    try:
+        payload = conn.recv_bytes()
+    except (EOFError, OSError):
+        return
+    worker_main(conn, payload, parent_pid)
+
+
 def worker_main(conn, payload: bytes, parent_pid: int) -> None:
-    """The loop of a worker process (the target of a spawned process).
+    """The loop of a worker process.
 
     Messages in: `{"type": "job", "job": TrialJob-json}` or `{"type": "stop"}`.
     Messages out: `{"type": "ready"}`, `{"type": "error", ...}` if the
