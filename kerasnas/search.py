@@ -6,6 +6,7 @@ import math
 import os
 import pathlib
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,7 +23,7 @@ from kerasnas.evaluation.fit import FitEvaluator
 from kerasnas.objective import Objective, as_objectives
 from kerasnas.result import SearchResult
 from kerasnas.runtime.directory import SearchDirectory
-from kerasnas.runtime.executors import Executor, choose_executor
+from kerasnas.runtime.executors import Executor, LocalExecutor, choose_executor
 from kerasnas.runtime.progress import ProgressPrinter
 from kerasnas.runtime.pruning import Pruner, get_pruner
 from kerasnas.runtime.records import COMPLETED, FAILED, REJECTED, TrialRecord
@@ -297,7 +298,14 @@ class Search:
             else:
                 retries.append((number, arch, attempt + 1, dict(event.get("info") or {})))
         executor = self.executor
-        executor.start(self.evaluator, self.directory, self.callbacks)
+        try:
+            executor.start(self.evaluator, self.directory, self.callbacks)
+        except ValueError as e:
+            if not executor.chosen_automatically:
+                raise
+            warnings.warn(f"Running trials in this process: {e}", stacklevel=2)
+            executor = self.executor = LocalExecutor()
+            executor.start(self.evaluator, self.directory, self.callbacks)
         self._in_flight: dict[int, tuple] = {}
         exhausted = False
         self._consecutive_rejections = 0

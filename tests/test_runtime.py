@@ -561,3 +561,64 @@ def test_progress_modes(tmp_path, capsys):
     kerasnas.search(directory=tmp_path / "lines", verbose=1, progress_bar=False, **kwargs)
     lines = capsys.readouterr()
     assert lines.out.count("Trial ") == 3 and lines.err == ""
+
+
+# ------------------------------------------------------------ report
+def sized_score(arch):
+    layers = arch["num_layers"]
+    return {"score": 0.5 + 0.1 * layers, "params": 100.0 * layers**2}
+
+
+def test_report_command_writes_plots_and_summary(tmp_path, capsys):
+    from kerasnas.cli import main
+
+    result = kerasnas.search(
+        space=ChainSpace(max_layers=4),
+        evaluator=sized_score,
+        max_trials=6,
+        directory=tmp_path,
+        verbose=0,
+        seed=4,
+    )
+    assert main(["report", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    report = tmp_path / "report"
+    for name in ("best_so_far.png", "size_vs_objective.png", "architecture.png"):
+        assert (report / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (report / name).stat().st_size > 5000
+        assert str(report / name) in printed
+    markdown = (report / "report.md").read_text()
+    best = result.best_trial
+    assert "**6 trials**: 6 completed" in markdown
+    assert f"Trial #{best.number}: **{best.metrics['score']:.4f}**" in markdown
+    assert "![Size against objective](size_vs_objective.png)" in markdown
+    html = (report / "report.html").read_text()
+    assert f"Trial #{best.number}: <b>{best.metrics['score']:.4f}</b>" in html
+    from kerasnas.report import best_so_far, pareto_front
+
+    curve = best_so_far(result)
+    assert [p[0] for p in curve] == list(range(1, 7))
+    assert curve[-1][2] == best.metrics["score"]
+    assert all(a[2] <= b[2] for a, b in zip(curve, curve[1:]))
+    assert pareto_front([(10, 0.5), (20, 0.9), (30, 0.8), (5, 0.4)]) == [3, 0, 1]
+
+    assert main(["report", str(tmp_path / "none")]) == 1
+    assert "No search found" in capsys.readouterr().err
+
+
+def test_auto_executor_falls_back_to_local_for_what_workers_cannot_get(tmp_path):
+    import tensorflow as tf
+
+    x, y = make_data("vector", n=64)
+    train = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
+    with pytest.warns(UserWarning, match="Running trials in this process.*tf.data.Dataset"):
+        result = kerasnas.search(
+            train,
+            validation_data=train,
+            max_trials=2,
+            epochs=1,
+            directory=tmp_path,
+            verbose=0,
+            trial_timeout=120,  # "auto" would pick worker processes
+        )
+    assert len(result.completed) == 2

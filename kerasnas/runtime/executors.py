@@ -73,6 +73,9 @@ class Executor:
     name = "executor"
     #: Trials this executor runs at the same time.
     capacity = 1
+    #: Set by `choose_executor("auto", ...)`; the search may then fall back
+    #: to the local executor when trials cannot be sent to workers.
+    chosen_automatically = False
 
     def start(
         self, evaluator: Evaluator, directory: SearchDirectory, callbacks: Sequence[Any] = ()
@@ -466,7 +469,9 @@ def choose_executor(
     if executor == "auto":
         long_search = max_trials > AUTO_PROCESS_TRIALS or trial_timeout is not None
         use_process = trains_models and (long_search or bool(options))
-        executor = "process" if use_process else "local"
+        executor = get_executor("process" if use_process else "local", **options)
+        executor.chosen_automatically = True
+        return executor
     return get_executor(executor, **options)
 
 

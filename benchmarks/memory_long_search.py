@@ -1,0 +1,118 @@
+"""Resident memory over a long search: 200 small trials, local vs worker-process executor.
+
+Runs the same search (random search over a small chain space, 1 epoch per
+trial on 512 toy sequences) with each executor and records the resident
+memory (RSS) of the search process, and of the search process plus its
+worker, after trial 20 and after trial 200.
+
+    PYTHONPATH=. python benchmarks/memory_long_search.py --trials 200 --executor process
+    PYTHONPATH=. python benchmarks/memory_long_search.py --trials 200 --executor local
+
+Each run prints one JSON line; benchmarks/RESULTS.md has the figures.
+"""
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np
+import psutil
+
+import kerasnas
+from kerasnas.builder import ModelBuilder
+from kerasnas.data import from_arrays
+from kerasnas.evaluation import FitEvaluator
+
+
+def rss_mb(pids):
+    total = 0
+    for pid in pids:
+        try:
+            total += psutil.Process(pid).memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    return total / 2**20
+
+
+class MeasuredSearch(kerasnas.Search):
+    """A search that records memory after chosen trial counts."""
+
+    marks = (1, 10, 20, 50, 100, 150, 200)
+
+    def _finish(self, outcome, progress):
+        record = super()._finish(outcome, progress)
+        done = len(self.history)
+        if done in self.marks:
+            parent = os.getpid()
+            workers = getattr(self.executor, "worker_pids", lambda: [])()
+            self.memory[done] = {
+                "search_mb": round(rss_mb([parent]), 1),
+                "search_plus_workers_mb": round(rss_mb([parent, *workers]), 1),
+                "elapsed_s": round(time.time() - self.t0, 1),
+            }
+            print(done, self.memory[done], flush=True)
+        return record
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--trials", type=int, default=200)
+    parser.add_argument("--executor", default="process", choices=("local", "process"))
+    parser.add_argument("--recycle-after", type=int, default=50)
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(512, 16, 2)).astype("float32")
+    y = (np.abs(x[:, :3, 0]).argmax(axis=1)).astype("int32")
+    data = from_arrays(x, y, validation_split=0.25)
+    space = kerasnas.spaces.ChainSpace(max_layers=3, widths=(8, 16, 32))
+    builder = ModelBuilder(space, data.input_shape, data.task, normalization=data.normalization)
+    evaluator = FitEvaluator(builder, data, epochs=1, batch_size=64)
+    executor = (
+        kerasnas.runtime.ProcessExecutor(recycle_after=args.recycle_after)
+        if args.executor == "process"
+        else kerasnas.runtime.LocalExecutor()
+    )
+    with tempfile.TemporaryDirectory() as directory:
+        search = MeasuredSearch(
+            space,
+            kerasnas.strategies.RandomSearch(),
+            evaluator,
+            objective="val_accuracy",
+            directory=directory,
+            max_trials=args.trials,
+            builder=builder,
+            data=data,
+            keep_best_models=3,
+            verbose=0,
+            executor=executor,
+        )
+        search.memory = {}
+        search.t0 = time.time()
+        search.run()
+    m = search.memory
+    last = max(m)
+    print(
+        json.dumps(
+            {
+                "executor": args.executor,
+                "recycle_after": args.recycle_after if args.executor == "process" else None,
+                "trials": args.trials,
+                "memory": m,
+                "growth_20_to_last_search_mb": round(m[last]["search_mb"] - m[20]["search_mb"], 1),
+                "growth_20_to_last_total_mb": round(
+                    m[last]["search_plus_workers_mb"] - m[20]["search_plus_workers_mb"], 1
+                ),
+                "python": platform.python_version(),
+                "cpus": os.cpu_count(),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
