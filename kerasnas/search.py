@@ -216,7 +216,7 @@ class Search:
             log_dir = self.directory.path / "tensorboard" if tensorboard is True else tensorboard
             self.tensorboard = TensorBoardLogger(log_dir, space, self.objectives)
         self.settings = self._settings(settings or {})
-        stored = self.directory.read_settings()
+        stored = None if overwrite else self.directory.stored_settings()
         if overwrite:
             self.directory.clear()
         elif stored is not None:

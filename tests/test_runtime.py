@@ -622,3 +622,19 @@ def test_auto_executor_falls_back_to_local_for_what_workers_cannot_get(tmp_path)
             trial_timeout=120,  # "auto" would pick worker processes
         )
     assert len(result.completed) == 2
+
+
+def test_lost_or_corrupt_settings_file(tmp_path):
+    kwargs = dict(space=ChainSpace(max_layers=2), evaluator=score_layers, verbose=0)
+    kerasnas.search(max_trials=3, directory=tmp_path, **kwargs)
+    settings = tmp_path / "search.json"
+    settings.write_text('{"space": ')
+    with pytest.raises(kerasnas.errors.IncompatibleSearchError, match="Move it away"):
+        kerasnas.search(max_trials=4, directory=tmp_path, **kwargs)
+    settings.unlink()  # resume from the journal alone: still checked
+    with pytest.raises(kerasnas.errors.IncompatibleSearchError, match="max_layers"):
+        kerasnas.search(
+            max_trials=4, directory=tmp_path, space=ChainSpace(max_layers=3), evaluator=score_layers
+        )
+    result = kerasnas.search(max_trials=4, directory=tmp_path, **kwargs)
+    assert [t.number for t in result.trials] == [0, 1, 2, 3]

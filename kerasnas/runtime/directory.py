@@ -70,6 +70,18 @@ class SearchDirectory:
                 "away to resume from the journal alone, or pass overwrite=True to start fresh."
             ) from e
 
+    def stored_settings(self) -> dict | None:
+        """The stored settings; from the journal's first event if `search.json` is gone."""
+        settings = self.read_settings()
+        if settings is not None or not self.journal.exists():
+            return settings
+        for event in self.journal.events():
+            if event.get("event") == "search_started" and isinstance(event.get("settings"), dict):
+                settings = dict(event["settings"])
+                settings.setdefault("format_version", FORMAT_VERSION)
+                return settings
+        return None
+
     def write_settings(self, settings: dict) -> None:
         """Writes the settings atomically."""
         settings = dict(settings)
