@@ -3,7 +3,8 @@
 Runs the same search (random search over a small chain space, 1 epoch per
 trial on 512 toy sequences) with each executor and records the resident
 memory (RSS) of the search process, and of the search process plus its
-worker, after trial 20 and after trial 200.
+worker (as the worker reports it right after the trial, before it may be
+recycled: the worst moment), after trial 20 and after trial 200.
 
     PYTHONPATH=. python benchmarks/memory_long_search.py --trials 200 --executor process
     PYTHONPATH=. python benchmarks/memory_long_search.py --trials 200 --executor local
@@ -48,11 +49,13 @@ class MeasuredSearch(kerasnas.Search):
         record = super()._finish(outcome, progress)
         done = len(self.history)
         if done in self.marks:
-            parent = os.getpid()
-            workers = getattr(self.executor, "worker_pids", lambda: [])()
+            search_mb = rss_mb([os.getpid()])
+            # The worker's own figure right after this trial (before it may be recycled).
+            worker_mb = getattr(self.executor, "last_worker_rss_mb", None) or 0.0
             self.memory[done] = {
-                "search_mb": round(rss_mb([parent]), 1),
-                "search_plus_workers_mb": round(rss_mb([parent, *workers]), 1),
+                "search_mb": round(search_mb, 1),
+                "worker_mb": round(worker_mb, 1),
+                "search_plus_worker_mb": round(search_mb + worker_mb, 1),
                 "elapsed_s": round(time.time() - self.t0, 1),
             }
             print(done, self.memory[done], flush=True)
@@ -63,7 +66,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--trials", type=int, default=200)
     parser.add_argument("--executor", default="process", choices=("local", "process"))
-    parser.add_argument("--recycle-after", type=int, default=50)
+    parser.add_argument("--recycle-after", type=int, default=25)
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     x = rng.normal(size=(512, 16, 2)).astype("float32")
@@ -105,7 +108,7 @@ def main():
                 "memory": m,
                 "growth_20_to_last_search_mb": round(m[last]["search_mb"] - m[20]["search_mb"], 1),
                 "growth_20_to_last_total_mb": round(
-                    m[last]["search_plus_workers_mb"] - m[20]["search_plus_workers_mb"], 1
+                    m[last]["search_plus_worker_mb"] - m[20]["search_plus_worker_mb"], 1
                 ),
                 "python": platform.python_version(),
                 "cpus": os.cpu_count(),

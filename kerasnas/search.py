@@ -329,8 +329,14 @@ class Search:
                     self._submit(executor, number, arch, attempt, info)
                 if not self._in_flight:
                     break
+                stop = None
                 for outcome in executor.wait():
-                    self._finish(outcome, progress)
+                    try:
+                        self._finish(outcome, progress)
+                    except (SearchAborted, ValueError) as e:
+                        stop = stop or e  # record every outcome first, then stop
+                if stop is not None:
+                    raise stop
         finally:
             executor.shutdown()
             progress.close()
@@ -381,6 +387,14 @@ class Search:
         arch = self.space.validate(
             self.strategy.ask(list(self.history), trial_rng(self.seed, number))
         )
+        # With trials in flight the strategy has not heard of them yet: ask
+        # again (a few times, deterministically) rather than run one twice.
+        running = {entry[2] for entry in self._in_flight.values()}
+        for retry in range(1, 11):
+            if self.space.canonical_key(arch) not in running:
+                break
+            rng = np.random.default_rng([self.seed, number, 11, retry])
+            arch = self.space.validate(self.strategy.ask(list(self.history), rng))
         if self.proxy is None:
             return arch, {}
         candidates = [arch]
@@ -421,7 +435,9 @@ class Search:
             ),
             reverse=True,
         )
-        if len(kept) < self.keep_best_models:
+        if len(kept) < self.keep_best_models or len(self.objectives) > 1:
+            # With several objectives, Pareto-optimal models may be kept too:
+            # save every model and let _prune_models decide.
             return -math.inf
         return kept[self.keep_best_models - 1]
 
@@ -640,7 +656,7 @@ def search(
             processes for searches of more than 20 trials or with a
             `trial_timeout`, in-process otherwise), `"local"` (in this
             process: instant start, fastest for small searches),
-            `"process"` (reusable worker processes, recycled every 50
+            `"process"` (reusable worker processes, recycled every 25
             trials: flat memory, hard time and memory limits, a crash
             fails only its trial), or an `Executor`.
         workers: worker processes (trials in flight) for `"process"`.

@@ -380,6 +380,7 @@ def test_several_trials_in_flight_and_resume_retries_all_of_them(tmp_path):
     result = make(LocalExecutor()).run()
     assert len(result.trials) == 8
     assert sorted(t.number for t in result.trials) == list(range(8))
+    assert len({t.key for t in result.trials}) == 8
     retried = [t for t in result.trials if t.attempt == 2]
     assert {t.number for t in retried} == started - finished
 

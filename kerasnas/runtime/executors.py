@@ -190,7 +190,7 @@ class ProcessExecutor(Executor):
     def __init__(
         self,
         workers: int = 1,
-        recycle_after: int = 50,
+        recycle_after: int = 25,
         max_memory_mb: float | None = None,
         start_timeout: float = 300.0,
         poll_interval: float = 0.1,
@@ -218,6 +218,8 @@ class ProcessExecutor(Executor):
         self._payload: bytes | None = None
         #: How many worker processes were started (for tests and benchmarks).
         self.processes_started = 0
+        #: Resident memory (MiB) a worker reported after its latest trial.
+        self.last_worker_rss_mb: float | None = None
 
     # ------------------------------------------------------------ lifecycle
     def start(self, evaluator, directory, callbacks=()):
@@ -240,8 +242,16 @@ class ProcessExecutor(Executor):
             str(child_sock.fileno()),
             str(os.getpid()),
         ]
+        env = dict(os.environ)
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # TensorFlow's start-up notes, once is enough
         process = subprocess.Popen(
-            command, pass_fds=(child_sock.fileno(),), close_fds=True, stdin=subprocess.DEVNULL
+            command,
+            pass_fds=(child_sock.fileno(),),
+            close_fds=True,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            # Ctrl-C reaches the search, which stops its workers itself.
+            start_new_session=True,
         )
         child_sock.close()
         conn = multiprocessing.connection.Connection(parent_sock.detach())
@@ -371,6 +381,7 @@ class ProcessExecutor(Executor):
             )
         if kind == "outcome":
             outcome = TrialOutcome.from_json(message["outcome"])
+            self.last_worker_rss_mb = message.get("rss_mb")
             slot.trials_done += 1
             slot.state, slot.job = "idle", None
             if slot.trials_done >= self.recycle_after:

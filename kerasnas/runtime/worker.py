@@ -84,12 +84,9 @@ def evaluator_spec(evaluator, directory: SearchDirectory, callbacks=()) -> dict:
             "space": space_config if same else None,
             "builder": builder.get_config(),
             "data": data_spec,
+            # The evaluator's own settings (get_config), so new options travel too.
             "fit": {
-                "epochs": evaluator.epochs,
-                "batch_size": evaluator.batch_size,
-                "learning_rate": evaluator.learning_rate,
-                "optimizer": evaluator.optimizer,
-                "constraints": evaluator.constraints.to_json(),
+                **{k: v for k, v in evaluator.get_config().items() if k != "class"},
                 "verbose": evaluator.verbose,
             },
         }
