@@ -8,6 +8,7 @@ the layers it feeds. Each box shows the layer's name, class and output shape.
 from __future__ import annotations
 
 import os
+import textwrap
 
 import keras
 
@@ -108,7 +109,7 @@ def plot_layers(model: keras.Model, path: str | os.PathLike, title: str | None =
     ax.set_ylim(-len(rows) + 0.4, 0.6)
     ax.axis("off")
     if title:
-        ax.set_title(title, fontsize=10)
+        ax.set_title(textwrap.fill(title, width=int(12 * fig.get_figwidth())), fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -18,6 +18,7 @@ import html
 import math
 import os
 import pathlib
+import textwrap
 from collections import Counter
 from collections.abc import Sequence
 
@@ -127,10 +128,22 @@ def plot_size_vs_objective(result: SearchResult, path: pathlib.Path) -> pathlib.
     front = pareto_front(points)
     values = [result.objective.value(t.metrics) for t in completed]
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    ax.scatter([p[0] for p in points], values, s=16, color="0.55", label="trials")
+    stopped = [bool(t.info.get("stopped_early")) for t in completed]
+    for flag, label, face in ((False, "trials", "0.55"), (True, "stopped early", "none")):
+        chosen = [i for i in range(len(points)) if stopped[i] == flag]
+        if chosen:
+            ax.scatter(
+                [points[i][0] for i in chosen],
+                [values[i] for i in chosen],
+                s=18,
+                facecolors=face,
+                edgecolors="0.45",
+                label=label,
+            )
     fx = [points[i][0] for i in front]
     fy = [values[i] for i in front]
-    ax.plot(fx, fy, "-o", color="#c0392b", ms=5, lw=1.5, label="Pareto front")
+    ax.step(fx, fy, where="post", color="#c0392b", lw=1.5)
+    ax.plot(fx, fy, "o", color="#c0392b", ms=5, label="Pareto front")
     for i in front:
         ax.annotate(f"#{completed[i].number}", (points[i][0], values[i]), fontsize=7)
     if max(p[0] for p in points) > 20 * max(1.0, min(p[0] for p in points)):
@@ -165,7 +178,7 @@ def plot_architecture(result: SearchResult, path: pathlib.Path) -> pathlib.Path:
     fig, ax = plt.subplots(figsize=(6.5, 0.3 * len(lines) + 1.2))
     ax.text(0.0, 1.0, "\n".join(lines), va="top", family="monospace", fontsize=9)
     ax.axis("off")
-    ax.set_title(title, fontsize=10)
+    ax.set_title(textwrap.fill(title, width=78), fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
