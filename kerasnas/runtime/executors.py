@@ -59,7 +59,13 @@ class Executor:
 
     Subclasses implement `submit`, `wait` and, if they hold resources,
     `start` and `shutdown`. An executor may run up to `capacity` trials at
-    once; outcomes may come back in any order.
+    once; outcomes may come back in any order. Jobs and outcomes are plain
+    data (`TrialJob.to_json()`, `TrialOutcome.to_json()`) and workers are
+    stateless, so an executor for a cluster (e.g. Ray actors that each
+    rebuild the evaluator from `worker.evaluator_spec(...)` and call
+    `run_trial_job`) fits the same interface. The search journals a trial
+    as started when it is submitted and as finished when its outcome comes
+    back, so a resumed search retries every trial that was in flight.
 
     Example:
 

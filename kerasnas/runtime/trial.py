@@ -31,6 +31,14 @@ from kerasnas.spaces.space import Architecture
 class TrialJob:
     """What an executor needs to run one trial.
 
+    Example:
+
+    ```python
+    from kerasnas.runtime import TrialJob
+    job = TrialJob(number=3, attempt=1, architecture={"num_layers": 2}, seed=7, time_limit=60)
+    TrialJob.from_json(job.to_json()) == job  # True: plain data on the wire
+    ```
+
     Attributes:
         number: the trial number.
         attempt: 1, or 2 when a trial cut short by a crash is run again.
@@ -147,6 +155,16 @@ def run_trial_job(
     the next batch; other evaluators are judged when they return). A kept
     model is saved to `job.model_file` when its objective score beats
     `job.keep_model_above`. Keras' session is cleared afterwards.
+
+    Example:
+
+    ```python
+    from kerasnas.evaluation import CallableEvaluator
+    from kerasnas.runtime import TrialJob, run_trial_job
+    evaluator = CallableEvaluator(lambda arch: arch["num_layers"] / 4, "score")
+    job = TrialJob(number=0, attempt=1, architecture={"num_layers": 2}, seed=0)
+    run_trial_job(evaluator, job).metrics  # {'score': 0.5}
+    ```
 
     Args:
         evaluator: the `Evaluator`.
