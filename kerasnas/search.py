@@ -263,6 +263,15 @@ class Search:
         self.history = []
         for record in finished:
             self._remember(record)
+        executor = self.executor
+        try:
+            executor.start(self.evaluator, self.directory, self.callbacks)
+        except ValueError as e:
+            if not executor.chosen_automatically:
+                raise
+            warnings.warn(f"Running trials in this process: {e}", stacklevel=2)
+            executor = self.executor = LocalExecutor()
+            executor.start(self.evaluator, self.directory, self.callbacks)
         progress = ProgressPrinter(
             self.objective, self.max_trials, self.verbose, bar=self.progress_bar
         )
@@ -276,7 +285,7 @@ class Search:
             journal.append({"event": "search_started", "settings": self.settings})
         if self.tensorboard is not None:
             self.tensorboard.start(self.history)
-        retries: list[TrialJob] = []
+        retries: list[tuple] = []
         for number in sorted(running):
             event = running[number]
             arch = Architecture(event["architecture"])
@@ -297,15 +306,6 @@ class Search:
                 self._remember(record)
             else:
                 retries.append((number, arch, attempt + 1, dict(event.get("info") or {})))
-        executor = self.executor
-        try:
-            executor.start(self.evaluator, self.directory, self.callbacks)
-        except ValueError as e:
-            if not executor.chosen_automatically:
-                raise
-            warnings.warn(f"Running trials in this process: {e}", stacklevel=2)
-            executor = self.executor = LocalExecutor()
-            executor.start(self.evaluator, self.directory, self.callbacks)
         self._in_flight: dict[int, tuple] = {}
         exhausted = False
         self._consecutive_rejections = 0
