@@ -460,6 +460,9 @@ def test_successive_halving_search_stops_losers_and_saves_epochs(tmp_path):
     )
     trials = result.completed
     assert len(trials) == 6
+    for t in trials:  # costs recorded for every trial
+        assert {"params", "flops", "train_time_s", "latency_ms"} <= set(t.metrics)
+        assert t.metrics["latency_ms"] > 0
     stopped = [t for t in trials if t.info.get("stopped_early")]
     assert stopped, "no trial was stopped at the first rung"
     first = {}

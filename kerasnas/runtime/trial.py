@@ -22,6 +22,7 @@ import keras
 
 from kerasnas.errors import ConstraintViolation
 from kerasnas.evaluation.base import Evaluator, TrialContext
+from kerasnas.evaluation.costs import measure_latency
 from kerasnas.objective import Objective
 from kerasnas.runtime.records import COMPLETED, FAILED, REJECTED
 from kerasnas.spaces.space import Architecture
@@ -54,6 +55,8 @@ class TrialJob:
         pruning: a pruning rule and the other trials' learning curves
             (see `kerasnas.runtime.pruning`), or None.
         info: facts to copy into the trial record (e.g. zero-cost proxy scores).
+        measure_latency: measure the trained model's median batch-1 CPU
+            latency (`latency_ms`) when the evaluator did not.
     """
 
     number: int
@@ -69,6 +72,7 @@ class TrialJob:
     directory: str | None = None
     pruning: dict | None = None
     info: dict = dataclasses.field(default_factory=dict)
+    measure_latency: bool = False
 
     def to_json(self) -> dict:
         data = dataclasses.asdict(self)
@@ -218,6 +222,17 @@ def run_trial_job(
         info["stopped_early"] = pruner.stopped
     if "epochs" in info and status == COMPLETED:
         info.setdefault("budget", info["epochs"])
+    if (
+        job.measure_latency
+        and status == COMPLETED
+        and evaluation is not None
+        and evaluation.model is not None
+        and "latency_ms" not in metrics
+    ):
+        try:
+            metrics["latency_ms"] = measure_latency(evaluation.model, repeats=10)["median_ms"]
+        except Exception as e:  # noqa: BLE001 - a cost we could not measure fails nothing
+            info["latency_error"] = f"{type(e).__name__}: {e}"
     saved = False
     if (
         status == COMPLETED
