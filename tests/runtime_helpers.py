@@ -17,9 +17,11 @@ def misbehave(arch):
         return float(hog[0])
     elif behaviour == "crash":
         os._exit(7)
+    elif behaviour == "nap":
+        time.sleep(1.0)
     elif behaviour == "raise":
         raise RuntimeError("candidate exploded")
-    return {"score": float(arch["x"]), "pid": float(os.getpid())}
+    return {"score": float(arch["x"]), "pid": float(os.getpid()), "end": time.time()}
 
 
 def fit_data():

@@ -190,7 +190,7 @@ def test_sigkill_with_worker_processes_then_resume(tmp_path):
 def _behaviour_space():
     return kerasnas.SearchSpace(
         [
-            Categorical("behaviour", ["ok", "sleep", "hog", "crash", "raise"]),
+            Categorical("behaviour", ["ok", "sleep", "hog", "crash", "raise", "nap"]),
             Categorical("x", [0, 1, 2, 3, 4, 5]),
         ],
         name="behaviours",
@@ -245,6 +245,19 @@ def test_worker_processes_isolate_timeouts_memory_hogs_and_crashes(tmp_path):
     assert pids[0] != pids[1] and len(set(pids)) < len(pids)
     assert executor.processes_started >= 4
     assert not executor.worker_pids()  # all shut down at the end
+
+
+@pytest.mark.slow
+def test_two_workers_run_trials_at_the_same_time(tmp_path):
+    executor = ProcessExecutor(workers=2)
+    search, result = _scripted_search(tmp_path, ["nap"] * 6, executor=executor)
+    assert [t.status for t in result.trials] == ["completed"] * 6
+    assert len({t.metrics["pid"] for t in result.trials}) == 2
+    spans = sorted((t.metrics["end"] - t.duration_s, t.metrics["end"]) for t in result.trials)
+    overlaps = sum(1 for a, b in zip(spans, spans[1:]) if b[0] < a[1])
+    assert overlaps >= 2  # naps of the two workers overlapped
+    events = [e["event"] for e in _events(tmp_path) if e["event"].startswith("trial_")]
+    assert events[:2] == ["trial_started", "trial_started"]
 
 
 def test_local_executor_time_limit_and_failure_streak(tmp_path):
