@@ -6,16 +6,19 @@ memory (RSS) of the search process, and of the search process plus its
 worker (as the worker reports it right after the trial, before it may be
 recycled: the worst moment), after trial 20 and after trial 200.
 
-    PYTHONPATH=. python benchmarks/memory_long_search.py --trials 200 --executor process
-    PYTHONPATH=. python benchmarks/memory_long_search.py --trials 200 --executor local
+    PYTHONPATH=. python benchmarks/memory_long_search.py --trials 200 --executor both
 
-Each run prints one JSON line; benchmarks/RESULTS.md has the figures.
+`--executor both` runs the two searches one after the other, each in a
+fresh Python process, and prints one JSON line per executor and a summary;
+benchmarks/RESULTS.md has the figures.
 """
 
 import argparse
 import json
 import os
 import platform
+import subprocess
+import sys
 import tempfile
 import time
 
@@ -58,16 +61,32 @@ class MeasuredSearch(kerasnas.Search):
                 "search_plus_worker_mb": round(search_mb + worker_mb, 1),
                 "elapsed_s": round(time.time() - self.t0, 1),
             }
-            print(done, self.memory[done], flush=True)
+            print(done, self.memory[done], file=sys.stderr, flush=True)
         return record
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--trials", type=int, default=200)
-    parser.add_argument("--executor", default="process", choices=("local", "process"))
+    parser.add_argument("--executor", default="both", choices=("both", "local", "process"))
     parser.add_argument("--recycle-after", type=int, default=25)
     args = parser.parse_args()
+    if args.executor == "both":
+        rows = []
+        for name in ("process", "local"):
+            command = [sys.executable, __file__, "--trials", str(args.trials), "--executor", name]
+            command += ["--recycle-after", str(args.recycle_after)]
+            done = subprocess.run(command, capture_output=True, text=True, check=True)
+            rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+            print(json.dumps(rows[-1]), flush=True)
+        for row in rows:
+            m, last = row["memory"], str(max(int(k) for k in row["memory"]))
+            print(
+                f"{row['executor']:>8}: after 20 trials {m['20']['search_plus_worker_mb']:.0f} MB, "
+                f"after {last} {m[last]['search_plus_worker_mb']:.0f} MB "
+                f"(+{row['growth_20_to_last_total_mb']:.0f} MB), {m[last]['elapsed_s']:.0f} s"
+            )
+        return
     rng = np.random.default_rng(0)
     x = rng.normal(size=(512, 16, 2)).astype("float32")
     y = (np.abs(x[:, :3, 0]).argmax(axis=1)).astype("int32")

@@ -130,6 +130,9 @@ class ProgressPrinter:
         if record.ok:
             value = self.objective.value(record.metrics)
             result = f"{name}={value:.4f}" if value is not None else f"{name}=?"
+            stopped = record.info.get("stopped_early")
+            if stopped:
+                result += f" (stopped at epoch {stopped.get('epoch')})"
         else:
             reason = (record.error or "").splitlines()[0][:80] if record.error else ""
             result = f"{record.status.upper()} ({reason})"
