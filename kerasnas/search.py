@@ -261,6 +261,13 @@ class Search:
         Raises:
             SearchAborted: after too many failures in a row.
         """
+        self.directory.lock()
+        try:
+            return self._run()
+        finally:
+            self.directory.unlock()
+
+    def _run(self) -> SearchResult:
         self.directory.write_settings(self.settings)
         journal = self.directory.journal
         finished, running = journal.replay()

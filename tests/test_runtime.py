@@ -657,3 +657,17 @@ def test_lost_or_corrupt_settings_file(tmp_path):
         )
     result = kerasnas.search(max_trials=4, directory=tmp_path, **kwargs)
     assert [t.number for t in result.trials] == [0, 1, 2, 3]
+
+
+def test_two_searches_cannot_share_a_directory(tmp_path):
+    import fcntl
+
+    kerasnas.search(space="chain", evaluator=score_layers, max_trials=1, directory=tmp_path)
+    with open(tmp_path / ".lock", "a+") as other:  # as if another search held it
+        fcntl.flock(other.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(kerasnas.errors.IncompatibleSearchError, match="Another running"):
+            kerasnas.search(space="chain", evaluator=score_layers, max_trials=2, directory=tmp_path)
+    result = kerasnas.search(
+        space="chain", evaluator=score_layers, max_trials=2, directory=tmp_path
+    )
+    assert len(result.trials) == 2

@@ -17,6 +17,7 @@ from kerasnas.version import __version__
 SETTINGS_FILE = "search.json"
 TRIALS_DIR = "trials"
 MODEL_FILE = "model.keras"
+LOCK_FILE = ".lock"
 
 # Settings that must match for a search directory to be resumed.
 RESUME_KEYS = (
@@ -69,6 +70,44 @@ class SearchDirectory:
                 f"The settings file '{self.settings_path}' is unreadable ({e}). Move it "
                 "away to resume from the journal alone, or pass overwrite=True to start fresh."
             ) from e
+
+    def lock(self) -> None:
+        """Claims the directory for this process until `unlock()` (or the process ends).
+
+        The lock is an advisory `flock` on `<directory>/.lock`: the system
+        releases it when the process dies, even with `kill -9`, so a crash
+        never blocks a resume, while two searches cannot write one journal.
+
+        Raises:
+            IncompatibleSearchError: if another running process holds it.
+        """
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX: no lock
+            return
+        handle = open(self.path / LOCK_FILE, "a+", encoding="utf-8")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            owner = handle.read().strip() or "unknown"
+            handle.close()
+            raise IncompatibleSearchError(
+                f"Another running search is using '{self.path}' (process {owner}). Wait for "
+                "it to finish, stop it, or choose another directory."
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._lock = handle
+
+    def unlock(self) -> None:
+        """Releases `lock()`."""
+        handle = getattr(self, "_lock", None)
+        if handle is not None:
+            handle.close()
+            self._lock = None
 
     def stored_settings(self) -> dict | None:
         """The stored settings; from the journal's first event if `search.json` is gone."""
