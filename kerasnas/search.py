@@ -260,6 +260,8 @@ class Search:
 
         Raises:
             SearchAborted: after too many failures in a row.
+            IncompatibleSearchError: while another running search uses the directory.
+            ExecutorError: if worker processes cannot start the evaluator.
         """
         self.directory.lock()
         try:
