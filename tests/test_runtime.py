@@ -671,3 +671,37 @@ def test_two_searches_cannot_share_a_directory(tmp_path):
         space="chain", evaluator=score_layers, max_trials=2, directory=tmp_path
     )
     assert len(result.trials) == 2
+
+
+def test_simulate_pruner_replays_full_curves():
+    from kerasnas import Objective, TrialRecord
+    from kerasnas.runtime import simulate_pruner
+
+    curves = [[0.5, 0.6, 0.7], [0.4, 0.5, 0.9], [0.6, 0.65, 0.8], [0.3, 0.2, 0.1]]
+    history = [
+        TrialRecord(
+            number=i,
+            architecture={"i": i},
+            status="completed",
+            metrics={"val_accuracy": c[-1]},
+            info={"history": {"val_accuracy": c}},
+        )
+        for i, c in enumerate(curves)
+    ]
+    rows = simulate_pruner(SuccessiveHalving(1, 3), history, Objective("val_accuracy"))
+    assert [r["epochs"] for r in rows] == [3, 1, 3, 1]
+    assert [r["value"] for r in rows] == [0.7, 0.4, 0.8, 0.3]
+    loss = simulate_pruner(
+        MedianStopping(warmup_epochs=2, min_trials=2),
+        [
+            TrialRecord(
+                number=i,
+                architecture={"i": i},
+                status="completed",
+                info={"history": {"val_loss": [2 - x for x in c]}},
+            )
+            for i, c in enumerate(curves)
+        ],
+        Objective("val_loss"),  # minimised: the rule compares -loss
+    )
+    assert [r["epochs"] for r in loss] == [3, 3, 3, 2]

@@ -19,6 +19,7 @@ from kerasnas.runtime.pruning import (
     SuccessiveHalving,
     get_pruner,
 )
+from kerasnas.runtime.pruning import simulate as simulate_pruner
 from kerasnas.runtime.records import COMPLETED, FAILED, REJECTED, TrialRecord
 from kerasnas.runtime.trial import TrialJob, TrialOutcome, run_trial_job
 
@@ -44,5 +45,6 @@ __all__ = [
     "choose_executor",
     "get_executor",
     "get_pruner",
+    "simulate_pruner",
     "run_trial_job",
 ]

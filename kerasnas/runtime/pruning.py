@@ -368,3 +368,66 @@ def make_pruning_callback(spec: Mapping[str, Any], number: int) -> PruningCallba
         number,
         spec.get("table", {}),
     )
+
+
+def simulate(pruner: Pruner, history: Sequence[TrialRecord], objective: Objective) -> list[dict]:
+    """Replays the learning curves of fully trained trials through a pruner.
+
+    In a sequential search the pruner's decisions depend only on the
+    curves, so replaying a search that trained every trial fully tells
+    exactly what the pruner would have stopped and what it would have
+    saved, without training anything again: a cheap way to choose
+    `min_epochs` and `reduction_factor` for a space and data set.
+
+    Example:
+
+    ```python
+    import kerasnas
+    from kerasnas.runtime.pruning import SuccessiveHalving, simulate
+    # result = kerasnas.load_search("runs/full-training")
+    # rows = simulate(SuccessiveHalving(1, 3), result.trials, result.objective)
+    # sum(r["epochs"] for r in rows)  # epochs with the pruner
+    ```
+
+    Args:
+        pruner: the `Pruner`.
+        history: completed trials with a per-epoch `history`, in the order
+            they finished.
+        objective: the objective the pruner compares.
+
+    Returns:
+        One dict per trial with a curve: `number`, `epochs` trained under
+        the pruner, `value` (the objective at that epoch), and `stopped`.
+    """
+    rows: list[dict] = []
+    seen: list[TrialRecord] = []
+    for record in history:
+        curves = learning_curves([record], objective)
+        if not curves:
+            continue
+        curve = curves[0]
+        spec = pruner.job_spec(record.number, seen, objective)
+        table = {int(k): v for k, v in spec["table"].items()}
+        epochs = len(curve)
+        for epoch in range(1, len(curve)):  # the last epoch is never cut
+            if pruner.should_stop(record.number, epoch, curve[epoch - 1], table.get(epoch, [])):
+                epochs = epoch
+                break
+        values = record.info["history"][objective.name][:epochs]
+        truncated = TrialRecord(
+            number=record.number,
+            architecture=record.architecture,
+            status=record.status,
+            metrics={objective.name: values[-1]},
+            info={"history": {objective.name: values}},
+        )
+        seen.append(truncated)
+        rows.append(
+            {
+                "number": record.number,
+                "epochs": epochs,
+                "value": float(values[-1]),
+                "stopped": epochs < len(curve),
+            }
+        )
+    return rows
