@@ -17,7 +17,8 @@ is the validation accuracy of the architecture each method selects, and its
 test accuracy after training it for the full budget (as the final model
 would be). Compute is counted in training epochs. The script also
 reports how well two zero-cost proxies (NASWOT, SynFlow) rank the untrained
-architectures (Spearman correlation with the final validation accuracy).
+architectures, and how well the validation accuracy after 1, 2 and 3 epochs
+does (Spearman correlation with the final validation accuracy).
 
     PYTHONPATH=. python benchmarks/successive_halving_mnist1d.py --seeds 0 1 2 3 4 5 6 7 8 9 \\
         --trials 20 --pool 30 --fraction 0.5 --validate-seeds 0 1 --workdir /tmp/sh-bench
@@ -98,6 +99,9 @@ def proxy_correlations(result, data, trials):
             "spearman": round(spearman(scores, finals), 3),
             "top1_val": float(finals[int(np.argmax(scores))]),
         }
+    for epoch in (1, 2, 3):  # what a few epochs of training tell, for comparison
+        early = [t.info["history"]["val_accuracy"][epoch - 1] for t in trials]
+        out[f"epoch{epoch}"] = {"spearman": round(spearman(early, finals), 3)}
     return out
 
 
@@ -187,7 +191,7 @@ def main():
             f"val {stats(rows, 'val_budget')}, test {stats(rows, 'test_budget')}, "
             f"test >= full in {sum(r['test_budget'] >= r['test_full'] for r in rows)}/{len(rows)}"
         )
-    for name in ("naswot", "synflow"):
+    for name in ("naswot", "synflow", "epoch1", "epoch2", "epoch3"):
         values = [p[name]["spearman"] for p in proxies]
         print(f"{name}: median Spearman with final val accuracy {np.median(values):.3f} {values}")
 
