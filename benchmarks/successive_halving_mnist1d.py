@@ -44,6 +44,7 @@ PRUNERS = {
     "asha(1,3)": lambda epochs: SuccessiveHalving(1, 3),
     "asha(2,3)": lambda epochs: SuccessiveHalving(2, 3),
     "asha(1,2)": lambda epochs: SuccessiveHalving(1, 2),
+    "asha(3,4)": lambda epochs: SuccessiveHalving(3, 4),
     "hyperband(1,3)": lambda epochs: Hyperband(1, epochs, 3),
     "median(2,5)": lambda epochs: MedianStopping(2, 5),
 }
