@@ -24,6 +24,8 @@ CORE = [
     "mnist1d>=0.0.2",
     "matplotlib>=3.8",
     "tensorboard>=2.21",
+    "tqdm>=4.60",  # progress bar (already required by tensorflow-datasets)
+    "psutil>=5.9",  # worker memory limits (already required by tensorflow-datasets)
 ]
 EXTRAS = {
     # TF-Agents needs legacy Keras 2 (tf-keras) and TF Probability.

@@ -1,6 +1,16 @@
 """kerasnas: neural architecture search for Keras 3 that emits deployable SavedModels."""
 
-from kerasnas import builder, errors, evaluation, export, runtime, spaces, strategies
+from kerasnas import (
+    builder,
+    errors,
+    evaluation,
+    export,
+    proxies,
+    report,
+    runtime,
+    spaces,
+    strategies,
+)
 from kerasnas.builder import ModelBuilder, Task
 from kerasnas.evaluation import CallableEvaluator, Evaluator, FitEvaluator
 from kerasnas.objective import Objective
@@ -31,6 +41,8 @@ __all__ = [
     "evaluation",
     "export",
     "load_search",
+    "proxies",
+    "report",
     "runtime",
     "search",
     "spaces",

@@ -1,4 +1,4 @@
-"""The `kerasnas` command line: `search`, `export`, `summary`."""
+"""The `kerasnas` command line: `search`, `export`, `summary`, `report`."""
 
 from __future__ import annotations
 
@@ -40,6 +40,44 @@ def _add_search(sub) -> None:
     )
     p.add_argument("--quiet", action="store_true", help="print only the final lines")
     p.add_argument("--verbose", action="store_true", help="also print Keras' training progress")
+    p.add_argument(
+        "--executor",
+        default="auto",
+        choices=("auto", "local", "process"),
+        help="where trials run: in this process (local) or in recycled worker processes "
+        "(process; hard time and memory limits). auto: process for more than 20 trials",
+    )
+    p.add_argument(
+        "--workers", type=int, default=None, help="worker processes (--executor process)"
+    )
+    p.add_argument(
+        "--max-memory-mb", type=float, default=None, help="fail a trial whose worker uses more"
+    )
+    p.add_argument(
+        "--trial-timeout", type=float, default=None, help="fail a trial after this many seconds"
+    )
+    p.add_argument(
+        "--pruner",
+        default=None,
+        choices=("successive_halving", "asha", "hyperband", "median"),
+        help="stop unpromising trials early (--epochs is the full budget)",
+    )
+    p.add_argument("--min-epochs", type=int, default=None, help="first rung of the pruner")
+    p.add_argument("--proxy", default=None, choices=("synflow", "naswot"), help="zero-cost proxy")
+    p.add_argument(
+        "--proxy-candidates", type=int, default=8, help="candidates ranked per trial by --proxy"
+    )
+    p.add_argument(
+        "--tensorboard",
+        nargs="?",
+        const=True,
+        default=None,
+        metavar="LOG_DIR",
+        help="write TensorBoard logs (default LOG_DIR: DIRECTORY/tensorboard)",
+    )
+    p.add_argument(
+        "--report", action="store_true", help="write DIRECTORY/report/ (plots + summary) at the end"
+    )
 
 
 def _add_export(sub) -> None:
@@ -74,6 +112,17 @@ def _add_export(sub) -> None:
     )
 
 
+def _add_report(sub) -> None:
+    p = sub.add_parser(
+        "report",
+        help="write plots and a one-page summary of a search directory",
+        description="Write best-so-far, size-vs-objective and architecture plots (PNG) and "
+        "report.md / report.html into DIRECTORY/report/ (or --output).",
+    )
+    p.add_argument("directory")
+    p.add_argument("--output", default=None, help="where to write (default: DIRECTORY/report)")
+
+
 def _add_summary(sub) -> None:
     p = sub.add_parser("summary", help="print the best trials of a search directory")
     p.add_argument("directory")
@@ -91,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_search(sub)
     _add_export(sub)
     _add_summary(sub)
+    _add_report(sub)
     return parser
 
 
@@ -121,6 +171,15 @@ def run_search(args) -> int:
         directory=args.directory,
         overwrite=args.overwrite,
         verbose=verbose,
+        executor=args.executor,
+        workers=args.workers,
+        max_memory_mb=args.max_memory_mb,
+        trial_timeout=args.trial_timeout,
+        pruner=args.pruner,
+        pruner_options={"min_epochs": args.min_epochs} if args.min_epochs else None,
+        proxy=args.proxy,
+        proxy_candidates=args.proxy_candidates,
+        tensorboard=args.tensorboard,
     )
     best = result.best_trial
     print(result.summary(top=5))
@@ -128,6 +187,11 @@ def run_search(args) -> int:
     if test:
         print("Best model on test data: " + ", ".join(f"{k}={v:.4f}" for k, v in test.items()))
     print(f"Search directory (resume by running the same command): {result.directory}")
+    if args.report:
+        from kerasnas.report import write_report
+
+        paths = write_report(result.directory)
+        print(f"Report: {paths['html']} and {paths['markdown']}")
     if args.export:
         info = result.export(args.export)
         _print_export(info, best, result.objective)
@@ -161,6 +225,16 @@ def run_export(args) -> int:
     return 0
 
 
+def run_report(args) -> int:
+    from kerasnas.report import write_report
+
+    paths = write_report(args.directory, args.output)
+    for key in ("best_so_far", "size", "architecture", "markdown", "html"):
+        if key in paths:
+            print(f"{key:>13}: {paths[key]}")
+    return 0
+
+
 def run_summary(args) -> int:
     import kerasnas
 
@@ -180,7 +254,12 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    handlers = {"search": run_search, "export": run_export, "summary": run_summary}
+    handlers = {
+        "search": run_search,
+        "export": run_export,
+        "summary": run_summary,
+        "report": run_report,
+    }
     from kerasnas.errors import KerasNASError
 
     try:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import gc
+import math
 import os
 import pathlib
 import time
-import traceback
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -16,20 +16,19 @@ from kerasnas import spaces as spaces_lib
 from kerasnas import strategies as strategies_lib
 from kerasnas.builder.builder import ModelBuilder
 from kerasnas.data import SearchData, resolve_data
-from kerasnas.errors import (
-    ConstraintViolation,
-    SearchAborted,
-    SpaceExhaustedError,
-)
-from kerasnas.evaluation.base import CallableEvaluator, Evaluator, TrialContext
+from kerasnas.errors import SearchAborted, SpaceExhaustedError
+from kerasnas.evaluation.base import CallableEvaluator, Evaluator
 from kerasnas.evaluation.constraints import Constraints
 from kerasnas.evaluation.fit import FitEvaluator
 from kerasnas.objective import Objective, as_objectives
 from kerasnas.pareto import pareto_front
 from kerasnas.result import SearchResult
 from kerasnas.runtime.directory import SearchDirectory
+from kerasnas.runtime.executors import Executor, LocalExecutor, choose_executor
 from kerasnas.runtime.progress import ProgressPrinter
+from kerasnas.runtime.pruning import Pruner, get_pruner
 from kerasnas.runtime.records import COMPLETED, FAILED, REJECTED, TrialRecord
+from kerasnas.runtime.trial import TrialJob, TrialOutcome
 from kerasnas.spaces.space import Architecture, SearchSpace
 from kerasnas.strategies.base import Strategy
 
@@ -89,8 +88,29 @@ class Search:
             the Pareto front are kept too); 0 keeps none.
         max_consecutive_failures: stop with `SearchAborted` after this many
             failed trials in a row.
-        verbose: 0 silent, 1 one line per trial, 2 more detail.
+        verbose: 0 silent, 1 one line per trial (and a progress bar in
+            terminals and notebooks), 2 more detail.
         settings: extra JSON settings to store (and check on resume).
+        callbacks: Keras callbacks for every candidate's `fit`.
+        executor: `"auto"` (the default: `"process"` for searches that
+            train models and run more than 20 trials or have a
+            `trial_timeout`, else `"local"`), `"local"` (trials in this
+            process), `"process"` (reusable worker processes: flat memory,
+            hard time and memory limits) or an `Executor`.
+        trial_timeout: seconds after which a trial fails (`"local"` stops
+            training at the next batch; `"process"` kills the worker).
+        pruner: stop unpromising trials early: `"successive_halving"`
+            (`"asha"`), `"hyperband"`, `"median"`, a `Pruner`, or None.
+        proxy: a zero-cost proxy (`"synflow"`, `"naswot"` or a
+            `kerasnas.proxies.ZeroCostProxy`) that ranks `proxy_candidates`
+            architectures proposed by the strategy; only the best is trained.
+        proxy_candidates: candidates ranked per trial when `proxy` is set.
+        tensorboard: a log directory (or True for `<directory>/tensorboard`)
+            for per-trial scalars and the HParams dashboard.
+        progress_bar: show a progress bar (None: in terminals and notebooks
+            when `verbose >= 1`).
+        measure_latency: record every trained model's median batch-1 CPU
+            latency as `latency_ms` (about 0.1-0.3 s per trial).
 
     Raises:
         IncompatibleSearchError: when `directory` holds a search with other
@@ -115,6 +135,14 @@ class Search:
         verbose: int = 1,
         settings: dict | None = None,
         callbacks: Sequence[Any] = (),
+        executor: str | Executor = "auto",
+        trial_timeout: float | None = None,
+        pruner: str | Pruner | None = None,
+        proxy: Any = None,
+        proxy_candidates: int = 8,
+        tensorboard: bool | str | os.PathLike | None = None,
+        progress_bar: bool | None = None,
+        measure_latency: bool = True,
     ):
         if not isinstance(max_trials, int) or isinstance(max_trials, bool) or max_trials < 1:
             raise ValueError(
@@ -146,9 +174,55 @@ class Search:
         self.max_consecutive_rejections = max_consecutive_rejections
         self.verbose = verbose
         self.callbacks = list(callbacks)
+        if trial_timeout is not None and (
+            isinstance(trial_timeout, bool)
+            or not isinstance(trial_timeout, (int, float))
+            or not trial_timeout > 0
+        ):
+            raise ValueError(
+                "`trial_timeout` must be a positive number of seconds or None. "
+                f"Received: trial_timeout={trial_timeout!r}"
+            )
+        self.trial_timeout = None if trial_timeout is None else float(trial_timeout)
+        self.executor = choose_executor(
+            executor,
+            trains_models=getattr(evaluator, "produces_models", False),
+            max_trials=max_trials,
+            trial_timeout=self.trial_timeout,
+        )
+        self.pruner = get_pruner(pruner, max_epochs=getattr(evaluator, "epochs", None))
+        if self.pruner is not None and not getattr(evaluator, "produces_models", False):
+            raise ValueError(
+                "A pruner stops training early, so it needs an evaluator that trains for "
+                f"epochs (e.g. FitEvaluator). Received: pruner={pruner!r} with "
+                f"evaluator={type(evaluator).__name__}"
+            )
+        if (
+            not isinstance(proxy_candidates, int)
+            or isinstance(proxy_candidates, bool)
+            or proxy_candidates < 1
+        ):
+            raise ValueError(
+                "`proxy_candidates` must be a positive int. "
+                f"Received: proxy_candidates={proxy_candidates!r}"
+            )
+        self.proxy_candidates = proxy_candidates
+        self.proxy = None
+        if proxy is not None:
+            from kerasnas import proxies
+
+            self.proxy = proxies.get(proxy, builder=builder, data=data)
+        self.progress_bar = progress_bar
+        self.measure_latency = bool(measure_latency)
         self.directory = SearchDirectory(directory)
+        self.tensorboard = None
+        if tensorboard:
+            from kerasnas.runtime.tensorboard import TensorBoardLogger
+
+            log_dir = self.directory.path / "tensorboard" if tensorboard is True else tensorboard
+            self.tensorboard = TensorBoardLogger(log_dir, space, self.objectives)
         self.settings = self._settings(settings or {})
-        stored = self.directory.read_settings()
+        stored = None if overwrite else self.directory.stored_settings()
         if overwrite:
             self.directory.clear()
         elif stored is not None:
@@ -165,6 +239,12 @@ class Search:
             "objectives": [o.to_json() for o in self.objectives],
             "seed": self.seed,
             "evaluator": self.evaluator.get_config(),
+            "pruner": self.pruner.get_config() if self.pruner is not None else None,
+            "proxy": (
+                {"name": self.proxy.name, "candidates": self.proxy_candidates}
+                if self.proxy is not None
+                else None
+            ),
         }
         if self.data is not None:
             settings["data"] = self.data.describe()
@@ -182,14 +262,35 @@ class Search:
 
         Raises:
             SearchAborted: after too many failures in a row.
+            IncompatibleSearchError: while another running search uses the directory.
+            ExecutorError: if worker processes cannot start the evaluator.
         """
+        self.directory.lock()
+        try:
+            return self._run()
+        finally:
+            self.directory.unlock()
+
+    def _run(self) -> SearchResult:
         self.directory.write_settings(self.settings)
         journal = self.directory.journal
         finished, running = journal.replay()
         self.history = []
         for record in finished:
             self._remember(record)
-        progress = ProgressPrinter(self.objective, self.max_trials, self.verbose)
+        executor = self.executor
+        try:
+            executor.start(self.evaluator, self.directory, self.callbacks)
+        except ValueError as e:
+            if not executor.chosen_automatically:
+                raise
+            warnings.warn(f"Running trials in this process: {e}", stacklevel=2)
+            executor = self.executor = LocalExecutor()
+            executor.start(self.evaluator, self.directory, self.callbacks)
+        progress = ProgressPrinter(
+            self.objective, self.max_trials, self.verbose, bar=self.progress_bar
+        )
+        progress.start(self._counted(), self.best_trial())
         if finished or running:
             progress.print(
                 f"Resuming search in '{self.directory.path}': {len(finished)} trials "
@@ -197,6 +298,9 @@ class Search:
             )
         else:
             journal.append({"event": "search_started", "settings": self.settings})
+        if self.tensorboard is not None:
+            self.tensorboard.start(self.history)
+        retries: list[tuple] = []
         for number in sorted(running):
             event = running[number]
             arch = Architecture(event["architecture"])
@@ -211,33 +315,48 @@ class Search:
                     started_at=float(event.get("time", 0.0)),
                     error="the process died during this trial twice",
                     attempt=attempt,
+                    info=dict(event.get("info") or {}),
                 )
                 journal.append({"event": "trial_finished", "record": record.to_json()})
                 self._remember(record)
             else:
-                self._run_trial(number, arch, attempt + 1, progress)
-        consecutive_rejections = 0
-        while self._counted() < self.max_trials:
-            number = self._next_number()
-            rng = trial_rng(self.seed, number)
-            try:
-                arch = self.strategy.ask(list(self.history), rng)
-            except SpaceExhaustedError as e:
-                progress.print(f"Stopping early: {e}")
-                journal.append({"event": "space_exhausted", "message": str(e)})
-                break
-            arch = self.space.validate(arch)
-            record = self._run_trial(number, arch, 1, progress)
-            if record.status == REJECTED:
-                consecutive_rejections += 1
-                if consecutive_rejections >= self.max_consecutive_rejections:
-                    raise SearchAborted(
-                        f"{consecutive_rejections} candidates in a row broke the constraints "
-                        f"(last: {record.error}); loosen them or narrow the space."
-                    )
-            else:
-                consecutive_rejections = 0
-            self._check_failures()
+                retries.append((number, arch, attempt + 1, dict(event.get("info") or {})))
+        self._in_flight: dict[int, tuple] = {}
+        exhausted = False
+        self._consecutive_rejections = 0
+        try:
+            while True:
+                while len(self._in_flight) < executor.capacity:
+                    if retries:
+                        number, arch, attempt, info = retries.pop(0)
+                    elif exhausted or self._counted() + self._pending() >= self.max_trials:
+                        break
+                    else:
+                        number = self._next_number()
+                        try:
+                            arch, info = self._propose(number)
+                        except SpaceExhaustedError as e:
+                            progress.print(f"Stopping early: {e}")
+                            journal.append({"event": "space_exhausted", "message": str(e)})
+                            exhausted = True
+                            break
+                        attempt = 1
+                    self._submit(executor, number, arch, attempt, info)
+                if not self._in_flight:
+                    break
+                stop = None
+                for outcome in executor.wait():
+                    try:
+                        self._finish(outcome, progress)
+                    except (SearchAborted, ValueError) as e:
+                        stop = stop or e  # record every outcome first, then stop
+                if stop is not None:
+                    raise stop
+        finally:
+            executor.shutdown()
+            progress.close()
+            if self.tensorboard is not None:
+                self.tensorboard.close()
         journal.append({"event": "search_finished", "trials": len(self.history)})
         return SearchResult(
             directory=self.directory.path,
@@ -252,8 +371,12 @@ class Search:
     def _counted(self) -> int:
         return sum(1 for r in self.history if r.status != REJECTED)
 
+    def _pending(self) -> int:
+        return len(getattr(self, "_in_flight", {}))
+
     def _next_number(self) -> int:
-        return max((r.number for r in self.history), default=-1) + 1
+        numbers = [r.number for r in self.history] + list(getattr(self, "_in_flight", {}))
+        return max(numbers, default=-1) + 1
 
     def _remember(self, record: TrialRecord) -> None:
         self.history.append(record)
@@ -274,83 +397,151 @@ class Search:
             )
 
     # ---------------------------------------------------------------- trial
-    def _run_trial(
-        self, number: int, arch: Architecture, attempt: int, progress: ProgressPrinter
-    ) -> TrialRecord:
-        journal = self.directory.journal
+    def _propose(self, number: int) -> tuple[Architecture, dict]:
+        """Asks the strategy for trial `number` (and ranks candidates by a proxy)."""
+        arch = self.space.validate(
+            self.strategy.ask(list(self.history), trial_rng(self.seed, number))
+        )
+        # With trials in flight the strategy has not heard of them yet: ask
+        # again (a few times, deterministically) rather than run one twice.
+        running = {entry[2] for entry in self._in_flight.values()}
+        for retry in range(1, 11):
+            if self.space.canonical_key(arch) not in running:
+                break
+            rng = np.random.default_rng([self.seed, number, 11, retry])
+            arch = self.space.validate(self.strategy.ask(list(self.history), rng))
+        if self.proxy is None:
+            return arch, {}
+        candidates = [arch]
+        keys = {self.space.canonical_key(arch)}
+        for i in range(1, self.proxy_candidates):
+            rng = np.random.default_rng([self.seed, number, 7, i])
+            try:
+                other = self.space.validate(self.strategy.ask(list(self.history), rng))
+            except SpaceExhaustedError:
+                break
+            key = self.space.canonical_key(other)
+            if key not in keys:
+                keys.add(key)
+                candidates.append(other)
+        scores = [
+            self.proxy.score(candidate, seed=trial_seed(self.seed, number))
+            for candidate in candidates
+        ]
+        best = int(np.argmax(scores))
+        info = {
+            "zero_cost": {
+                "proxy": self.proxy.name,
+                "score": scores[best],
+                "candidates": len(candidates),
+                "rank_scores": scores,
+            }
+        }
+        return candidates[best], info
+
+    def _keep_threshold(self) -> float | None:
+        if self.keep_best_models <= 0 or not getattr(self.evaluator, "produces_models", False):
+            return None
+        kept = sorted(
+            (
+                self.objective.score(r.metrics)
+                for r in self.history
+                if r.ok and r.info.get("model_path")
+            ),
+            reverse=True,
+        )
+        if len(kept) < self.keep_best_models or len(self.objectives) > 1:
+            # With several objectives, Pareto-optimal models may be kept too:
+            # save every model and let _prune_models decide.
+            return -math.inf
+        return kept[self.keep_best_models - 1]
+
+    def _submit(self, executor, number: int, arch: Architecture, attempt: int, info: dict) -> None:
         seed = trial_seed(self.seed, number)
         key = self.space.canonical_key(arch)
         started = time.time()
-        journal.append(
-            {
-                "event": "trial_started",
-                "trial": number,
-                "attempt": attempt,
-                "architecture": dict(arch),
-                "key": key,
-                "seed": seed,
-            }
-        )
-        context = TrialContext(
+        event = {
+            "event": "trial_started",
+            "trial": number,
+            "attempt": attempt,
+            "architecture": dict(arch),
+            "key": key,
+            "seed": seed,
+            "time": started,
+        }
+        if info:
+            event["info"] = info
+        self.directory.journal.append(event)
+        pruning = None
+        if self.pruner is not None:
+            pruning = self.pruner.job_spec(number, self.history, self.objective)
+        job = TrialJob(
             number=number,
+            attempt=attempt,
+            architecture=dict(arch),
             seed=seed,
-            directory=self.directory.trial_dir(number),
-            callbacks=list(self.callbacks),
+            key=key,
+            time_limit=self.trial_timeout,
+            objective=self.objective.to_json(),
+            keep_model_above=self._keep_threshold(),
+            model_file=str(self.directory.model_path(number)),
+            directory=str(self.directory.trial_dir(number)),
+            pruning=pruning,
+            info=dict(info),
+            measure_latency=self.measure_latency,
         )
-        evaluation = None
-        metrics: dict = {}
-        info: dict = {}
-        error = None
-        try:
-            evaluation = self.evaluator.evaluate(arch, context)
-            metrics = dict(evaluation.metrics)
-            info = dict(evaluation.info)
-            status = COMPLETED
-        except ConstraintViolation as e:
-            status, error, metrics = REJECTED, str(e), dict(e.metrics)
-        except (KeyboardInterrupt, SystemExit):
-            raise
-        except Exception as e:  # noqa: BLE001 - any candidate error fails only its trial
-            status = FAILED
-            error = f"{type(e).__name__}: {e}"
-            info["traceback"] = traceback.format_exc(limit=8)[-4000:]
+        self._in_flight[number] = (arch, attempt, key, seed, started)
+        executor.submit(job)
+
+    def _finish(self, outcome: TrialOutcome, progress: ProgressPrinter) -> TrialRecord:
+        arch, attempt, key, seed, started = self._in_flight.pop(outcome.number)
         record = TrialRecord(
-            number=number,
+            number=outcome.number,
             architecture=arch,
-            status=status,
-            metrics=metrics,
+            status=outcome.status,
+            metrics=dict(outcome.metrics),
             key=key,
             seed=seed,
             started_at=started,
-            duration_s=time.time() - started,
-            error=error,
+            duration_s=outcome.duration_s,
+            error=outcome.error,
             attempt=attempt,
-            info=info,
+            info=dict(outcome.info),
         )
         missing = None
-        if record.ok and self.objective.value(metrics) is None:
+        if record.ok and self.objective.value(record.metrics) is None:
             missing = self.objective.name
             record.status = FAILED
             record.error = (
                 f"objective '{missing}' is not among the trial's metrics "
-                f"{sorted(metrics)} (or is not a finite number)"
+                f"{sorted(record.metrics)} (or is not a finite number)"
             )
-        if record.ok and evaluation is not None and evaluation.model is not None:
-            self._keep_model(record, evaluation.model)
-        journal.append({"event": "trial_finished", "record": record.to_json()})
+        model_file = self.directory.model_path(record.number)
+        if outcome.model_saved and record.ok:
+            record.info["model_path"] = str(model_file.relative_to(self.directory.path))
+        elif outcome.model_saved:
+            _remove_model(model_file)
+        self.directory.journal.append({"event": "trial_finished", "record": record.to_json()})
         self._remember(record)
         self._prune_models()
-        best = self.best_trial()
-        progress.trial(record, self.space.describe(arch), self._counted(), best)
-        if evaluation is not None and evaluation.model is not None:
-            del evaluation
-            _release_keras_memory()
+        if self.tensorboard is not None:
+            self.tensorboard.trial(record)
+        progress.trial(record, self.space.describe(arch), self._counted(), self.best_trial())
         if missing is not None and not any(r.ok for r in self.history):
-            names = sorted(metrics)
             raise ValueError(
                 f"The objective is not a metric the trials report. Available metrics: "
-                f"{names}. Received: objective={missing!r}"
+                f"{sorted(record.metrics)}. Received: objective={missing!r}"
             )
+        if record.status == REJECTED:
+            self._consecutive_rejections += 1
+            if self._consecutive_rejections >= self.max_consecutive_rejections:
+                raise SearchAborted(
+                    f"{self._consecutive_rejections} candidates in a row broke the constraints "
+                    f"(last: {record.error}); loosen them or narrow the space."
+                )
+        else:
+            self._consecutive_rejections = 0
+        self._check_failures()
         return record
 
     def best_trial(self) -> TrialRecord | None:
@@ -359,25 +550,6 @@ class Search:
         if not completed:
             return None
         return max(completed, key=lambda r: (self.objective.score(r.metrics), -r.number))
-
-    def _keep_model(self, record: TrialRecord, model) -> None:
-        if self.keep_best_models <= 0:
-            return
-        ranked = sorted(
-            (r for r in self.history if r.ok and r.info.get("model_path")),
-            key=lambda r: self.objective.score(r.metrics),
-            reverse=True,
-        )
-        if len(ranked) >= self.keep_best_models:
-            worst_kept = ranked[self.keep_best_models - 1]
-            if self.objective.score(record.metrics) <= self.objective.score(
-                worst_kept.metrics
-            ) and record.number not in self._pareto_numbers([*self.history, record]):
-                return
-        path = self.directory.model_path(record.number)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        model.save(path)
-        record.info["model_path"] = str(path.relative_to(self.directory.path))
 
     def _prune_models(self) -> None:
         kept = sorted(
@@ -388,15 +560,8 @@ class Search:
         extra = kept[self.keep_best_models :]
         pareto_numbers = self._pareto_numbers(self.history) if extra else set()
         for record in extra:
-            if record.number in pareto_numbers:
-                continue
-            path = self.directory.path / record.info["model_path"]
-            if path.exists():
-                path.unlink()
-                try:
-                    path.parent.rmdir()
-                except OSError:
-                    pass
+            if record.number not in pareto_numbers:
+                _remove_model(self.directory.path / record.info["model_path"])
 
     def _pareto_numbers(self, records) -> set:
         """Trial numbers on the Pareto front (none with a single objective)."""
@@ -405,11 +570,13 @@ class Search:
         return {r.number for r in pareto_front(records, self.objectives)}
 
 
-def _release_keras_memory() -> None:
-    import keras
-
-    keras.backend.clear_session(free_memory=True)
-    gc.collect()
+def _remove_model(path: pathlib.Path) -> None:
+    if path.exists():
+        path.unlink()
+        try:
+            path.parent.rmdir()
+        except OSError:
+            pass
 
 
 # ---------------------------------------------------------------------------
@@ -446,6 +613,16 @@ def search(
     strategy_options: dict | None = None,
     space_options: dict | None = None,
     training_choices: Any = None,
+    executor: str | Executor = "auto",
+    workers: int | None = None,
+    max_memory_mb: float | None = None,
+    trial_timeout: float | None = None,
+    pruner: str | Pruner | None = None,
+    pruner_options: dict | None = None,
+    proxy: str | None = None,
+    proxy_candidates: int = 8,
+    tensorboard: bool | str | os.PathLike | None = None,
+    progress_bar: bool | None = None,
 ) -> SearchResult:
     """Searches for a Keras model for your data. The front door of kerasnas.
 
@@ -509,6 +686,32 @@ def search(
             `kerasnas.spaces.training_decisions()` (learning rate,
             optimizer, batch size, weight decay), a dict of its arguments,
             or a list of decisions. Each trial's architecture records them.
+        executor: where trials run: `"auto"` (the default: worker
+            processes for searches of more than 20 trials or with a
+            `trial_timeout`, in-process otherwise), `"local"` (in this
+            process: instant start, fastest for small searches),
+            `"process"` (reusable worker processes, recycled every 25
+            trials: flat memory, hard time and memory limits, a crash
+            fails only its trial), or an `Executor`.
+        workers: worker processes (trials in flight) for `"process"`.
+        max_memory_mb: with `"process"`, kill and fail a trial whose worker
+            uses more resident memory than this.
+        trial_timeout: seconds after which a trial fails and the search
+            goes on.
+        pruner: stop unpromising trials early, with any strategy:
+            `"successive_halving"` (alias `"asha"`), `"hyperband"`,
+            `"median"`, or a `kerasnas.runtime.Pruner`. `epochs` is the
+            full budget.
+        pruner_options: keyword arguments for a pruner given by name (e.g.
+            `{"min_epochs": 1, "reduction_factor": 3}`).
+        proxy: `"synflow"` or `"naswot"`: rank `proxy_candidates`
+            untrained candidates per trial with this zero-cost proxy and
+            train only the best.
+        proxy_candidates: candidates ranked per trial when `proxy` is set.
+        tensorboard: True (logs in `<directory>/tensorboard`) or a log
+            directory: per-trial scalars and the HParams dashboard.
+        progress_bar: show a progress bar; None shows it in terminals and
+            notebooks unless `verbose=0`.
 
     Returns:
         A `SearchResult` with `best_model`, `best_architecture`, `trials`
@@ -583,6 +786,21 @@ def search(
             verbose=1 if verbose == 2 else 0,
             measure_latency=any(o.name == "latency_ms" for o in objectives),
         )
+    executor_options = {}
+    if workers is not None:
+        executor_options["workers"] = workers
+    if max_memory_mb is not None:
+        executor_options["max_memory_mb"] = max_memory_mb
+    executor_obj = choose_executor(
+        executor,
+        trains_models=evaluator_obj.produces_models,
+        max_trials=max_trials,
+        trial_timeout=trial_timeout,
+        **executor_options,
+    )
+    pruner_obj = get_pruner(
+        pruner, max_epochs=epochs if evaluator is None else None, **(pruner_options or {})
+    )
     if directory is None:
         directory = pathlib.Path("kerasnas_runs") / (
             f"{space_obj.name}-{strategy_obj.name}-seed{seed}"
@@ -618,6 +836,13 @@ def search(
         keep_best_models=keep_best_models,
         verbose=verbose,
         callbacks=callbacks,
+        executor=executor_obj,
+        trial_timeout=trial_timeout,
+        pruner=pruner_obj,
+        proxy=proxy,
+        proxy_candidates=proxy_candidates,
+        tensorboard=tensorboard,
+        progress_bar=progress_bar,
     )
     return runner.run()
 

@@ -1,7 +1,50 @@
-"""The search runtime: journal, trial records, search directory, progress."""
+"""The search runtime: journal, records, executors, pruning, progress, TensorBoard."""
 
 from kerasnas.runtime.directory import SearchDirectory
+from kerasnas.runtime.executors import (
+    EXECUTOR_NAMES,
+    Executor,
+    ExecutorError,
+    LocalExecutor,
+    ProcessExecutor,
+    choose_executor,
+    get_executor,
+)
 from kerasnas.runtime.journal import Journal
+from kerasnas.runtime.pruning import (
+    PRUNER_NAMES,
+    Hyperband,
+    MedianStopping,
+    Pruner,
+    SuccessiveHalving,
+    get_pruner,
+)
+from kerasnas.runtime.pruning import simulate as simulate_pruner
 from kerasnas.runtime.records import COMPLETED, FAILED, REJECTED, TrialRecord
+from kerasnas.runtime.trial import TrialJob, TrialOutcome, run_trial_job
 
-__all__ = ["COMPLETED", "FAILED", "Journal", "REJECTED", "SearchDirectory", "TrialRecord"]
+__all__ = [
+    "COMPLETED",
+    "EXECUTOR_NAMES",
+    "Executor",
+    "ExecutorError",
+    "FAILED",
+    "Hyperband",
+    "Journal",
+    "LocalExecutor",
+    "MedianStopping",
+    "PRUNER_NAMES",
+    "ProcessExecutor",
+    "Pruner",
+    "REJECTED",
+    "SearchDirectory",
+    "SuccessiveHalving",
+    "TrialJob",
+    "TrialOutcome",
+    "TrialRecord",
+    "choose_executor",
+    "get_executor",
+    "get_pruner",
+    "simulate_pruner",
+    "run_trial_job",
+]

@@ -17,9 +17,20 @@ from kerasnas.version import __version__
 SETTINGS_FILE = "search.json"
 TRIALS_DIR = "trials"
 MODEL_FILE = "model.keras"
+LOCK_FILE = ".lock"
 
 # Settings that must match for a search directory to be resumed.
-RESUME_KEYS = ("space", "space_fingerprint", "strategy", "objectives", "seed", "evaluator", "data")
+RESUME_KEYS = (
+    "space",
+    "space_fingerprint",
+    "strategy",
+    "objectives",
+    "seed",
+    "evaluator",
+    "data",
+    "pruner",
+    "proxy",
+)
 
 
 class SearchDirectory:
@@ -60,6 +71,56 @@ class SearchDirectory:
                 "away to resume from the journal alone, or pass overwrite=True to start fresh."
             ) from e
 
+    def lock(self) -> None:
+        """Claims the directory for this process until `unlock()` (or the process ends).
+
+        The lock is an advisory `flock` on `<directory>/.lock`: the system
+        releases it when the process dies, even with `kill -9`, so a crash
+        never blocks a resume, while two searches cannot write one journal.
+
+        Raises:
+            IncompatibleSearchError: if another running process holds it.
+        """
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX: no lock
+            return
+        handle = open(self.path / LOCK_FILE, "a+", encoding="utf-8")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            owner = handle.read().strip() or "unknown"
+            handle.close()
+            raise IncompatibleSearchError(
+                f"Another running search is using '{self.path}' (process {owner}). Wait for "
+                "it to finish, stop it, or choose another directory."
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._lock = handle
+
+    def unlock(self) -> None:
+        """Releases `lock()`."""
+        handle = getattr(self, "_lock", None)
+        if handle is not None:
+            handle.close()
+            self._lock = None
+
+    def stored_settings(self) -> dict | None:
+        """The stored settings; from the journal's first event if `search.json` is gone."""
+        settings = self.read_settings()
+        if settings is not None or not self.journal.exists():
+            return settings
+        for event in self.journal.events():
+            if event.get("event") == "search_started" and isinstance(event.get("settings"), dict):
+                settings = dict(event["settings"])
+                settings.setdefault("format_version", FORMAT_VERSION)
+                return settings
+        return None
+
     def write_settings(self, settings: dict) -> None:
         """Writes the settings atomically."""
         settings = dict(settings)
@@ -71,10 +132,11 @@ class SearchDirectory:
         os.replace(tmp, self.settings_path)
 
     def clear(self) -> None:
-        """Removes this search's files (settings, journal, kept models)."""
+        """Removes this search's files (settings, journal, kept models, data copy, logs)."""
         for name in (SETTINGS_FILE, JOURNAL_FILE, JOURNAL_FILE + ".partial"):
             (self.path / name).unlink(missing_ok=True)
-        shutil.rmtree(self.path / TRIALS_DIR, ignore_errors=True)
+        for folder in (TRIALS_DIR, "data", "tensorboard", "report"):
+            shutil.rmtree(self.path / folder, ignore_errors=True)
 
     def check_compatible(self, stored: dict, requested: dict) -> None:
         """Refuses to resume a search whose defining settings changed.

@@ -22,29 +22,99 @@ def format_seconds(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
+def interactive() -> bool:
+    """Whether output goes to a person: a notebook, or a terminal on standard error."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        if shell is not None and type(shell).__name__ == "ZMQInteractiveShell":
+            return True
+    except Exception:  # noqa: BLE001 - IPython missing or not running
+        pass
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
 class ProgressPrinter:
-    """Prints one line per finished trial: summary, metric, time, best so far.
+    """Shows a search's progress: a bar and one line per finished trial.
+
+    The bar (`tqdm.auto`: a widget in notebooks, a text bar in terminals)
+    shows trials done out of `max_trials`, elapsed and remaining time and
+    the best value so far. Each finished trial also prints one line with
+    its summary, objective value, duration and the best so far.
+
+    Example:
+
+    ```python
+    from kerasnas import Objective
+    from kerasnas.runtime.progress import ProgressPrinter
+    progress = ProgressPrinter(Objective("val_accuracy"), max_trials=10, bar=False)
+    progress.print("starting")
+    ```
 
     Args:
         objective: the objective shown in each line.
         max_trials: the trial budget, for `n/N` and the time remaining.
-        verbose: 0 prints nothing, 1 one line per trial, 2 also the
-            architecture's full summary.
-        stream: where to print (standard output by default).
+        verbose: 0 prints nothing (quiet), 1 one line per trial, 2 the same
+            plus Keras' own training progress (set by the search).
+        stream: where to print the lines (standard output by default).
+        bar: show the progress bar; None shows it when `verbose >= 1` and
+            the output is a notebook or a terminal.
     """
 
     def __init__(
-        self, objective: Objective, max_trials: int, verbose: int = 1, stream: TextIO | None = None
+        self,
+        objective: Objective,
+        max_trials: int,
+        verbose: int = 1,
+        stream: TextIO | None = None,
+        bar: bool | None = None,
     ):
         self.objective = objective
         self.max_trials = max_trials
         self.verbose = verbose
         self.stream = stream or sys.stdout
-        self.start = time.time()
+        self.start_time = time.time()
         self.done_this_run = 0
+        self.show_bar = bool(verbose) and (interactive() if bar is None else bool(bar))
+        self.bar = None
+
+    def start(self, done: int = 0, best: TrialRecord | None = None) -> None:
+        """Opens the bar at `done` trials already finished (on resume)."""
+        if not self.show_bar or self.bar is not None:
+            return
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(
+            total=self.max_trials,
+            initial=min(done, self.max_trials),
+            desc="Search",
+            unit="trial",
+            dynamic_ncols=True,
+            leave=True,
+        )
+        self._postfix(best)
+
+    def _postfix(self, best: TrialRecord | None) -> None:
+        if self.bar is None or best is None:
+            return
+        value = self.objective.value(best.metrics)
+        if value is not None:
+            self.bar.set_postfix_str(f"best {self.objective.name}={value:.4f} (#{best.number})")
+
+    def close(self) -> None:
+        """Closes the bar."""
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
     def print(self, text: str) -> None:
-        if self.verbose:
+        """Prints a line (above the bar, if any) unless quiet."""
+        if not self.verbose:
+            return
+        if self.bar is not None:
+            self.bar.write(text, file=self.stream)
+        else:
             print(text, file=self.stream, flush=True)
 
     def trial(self, record: TrialRecord, summary: str, done: int, best: TrialRecord | None) -> None:
@@ -52,14 +122,21 @@ class ProgressPrinter:
         self.done_this_run += 1
         if not self.verbose:
             return
+        if self.bar is not None:
+            self.bar.n = min(done, self.max_trials)
+            self.bar.refresh()
+            self._postfix(best)
         name = self.objective.name
         if record.ok:
             value = self.objective.value(record.metrics)
             result = f"{name}={value:.4f}" if value is not None else f"{name}=?"
+            stopped = record.info.get("stopped_early")
+            if stopped:
+                result += f" (stopped at epoch {stopped.get('epoch')})"
         else:
             reason = (record.error or "").splitlines()[0][:80] if record.error else ""
             result = f"{record.status.upper()} ({reason})"
-        elapsed = time.time() - self.start
+        elapsed = time.time() - self.start_time
         remaining = ""
         if 0 < self.done_this_run and done < self.max_trials:
             per_trial = elapsed / self.done_this_run

@@ -1,0 +1,268 @@
+"""One trial as plain data: the job an executor runs and the outcome it returns.
+
+A `TrialJob` holds everything a stateless worker needs to evaluate one
+architecture (encoding, seed, budget, limits, where to keep the model); a
+`TrialOutcome` is what comes back. Both are JSON-able dicts on the wire, so
+any executor (in-process, worker processes, a cluster) can carry them.
+`run_trial_job` is the one function that turns a job into an outcome.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import math
+import pathlib
+import time
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+
+from kerasnas.errors import ConstraintViolation
+from kerasnas.evaluation.base import Evaluator, TrialContext
+from kerasnas.evaluation.costs import measure_latency
+from kerasnas.objective import Objective
+from kerasnas.runtime.records import COMPLETED, FAILED, REJECTED
+from kerasnas.spaces.space import Architecture
+
+
+@dataclasses.dataclass
+class TrialJob:
+    """What an executor needs to run one trial.
+
+    Example:
+
+    ```python
+    from kerasnas.runtime import TrialJob
+    job = TrialJob(number=3, attempt=1, architecture={"num_layers": 2}, seed=7, time_limit=60)
+    TrialJob.from_json(job.to_json()) == job  # True: plain data on the wire
+    ```
+
+    Attributes:
+        number: the trial number.
+        attempt: 1, or 2 when a trial cut short by a crash is run again.
+        architecture: the encoding to evaluate (a plain dict).
+        seed: the trial's seed.
+        key: the architecture's canonical key.
+        epochs: a training budget for the evaluator, or None for its default.
+        time_limit: seconds after which the trial fails, or None.
+        objective: the objective (JSON), to decide whether to keep the model.
+        keep_model_above: keep the trained model if its objective score is
+            above this (None: keep no model).
+        model_file: where to save a kept model.
+        pruning: a pruning rule and the other trials' learning curves
+            (see `kerasnas.runtime.pruning`), or None.
+        info: facts to copy into the trial record (e.g. zero-cost proxy scores).
+        measure_latency: measure the trained model's median batch-1 CPU
+            latency (`latency_ms`) when the evaluator did not.
+    """
+
+    number: int
+    attempt: int
+    architecture: dict
+    seed: int
+    key: str = ""
+    epochs: int | None = None
+    time_limit: float | None = None
+    objective: dict | None = None
+    keep_model_above: float | None = None
+    model_file: str | None = None
+    directory: str | None = None
+    pruning: dict | None = None
+    info: dict = dataclasses.field(default_factory=dict)
+    measure_latency: bool = False
+
+    def to_json(self) -> dict:
+        data = dataclasses.asdict(self)
+        if data["keep_model_above"] is not None and not math.isfinite(data["keep_model_above"]):
+            data["keep_model_above"] = "-inf"
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> TrialJob:
+        data = dict(data)
+        if data.get("keep_model_above") == "-inf":
+            data["keep_model_above"] = -math.inf
+        return cls(**data)
+
+
+@dataclasses.dataclass
+class TrialOutcome:
+    """What running a `TrialJob` produced.
+
+    Attributes:
+        number: the trial number.
+        status: `"completed"`, `"failed"` or `"rejected"`.
+        metrics: the metrics (costs for rejected trials).
+        info: extra facts (history, epochs, pruning, traceback).
+        error: why a trial failed or was rejected.
+        duration_s: wall-clock seconds.
+        model_saved: whether the model was written to the job's `model_file`.
+    """
+
+    number: int
+    status: str
+    metrics: dict = dataclasses.field(default_factory=dict)
+    info: dict = dataclasses.field(default_factory=dict)
+    error: str | None = None
+    duration_s: float = 0.0
+    model_saved: bool = False
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> TrialOutcome:
+        return cls(**data)
+
+
+def over_time_limit_message(limit: float) -> str:
+    return f"TrialTimeout: the trial ran over its time limit of {limit:g}s (trial_timeout)"
+
+
+class TimeLimit(keras.callbacks.Callback):
+    """Stops training at the next batch once `seconds` have passed since `start`.
+
+    Args:
+        seconds: the time limit.
+        start: the Unix time the trial started.
+    """
+
+    def __init__(self, seconds: float, start: float):
+        super().__init__()
+        self.seconds = seconds
+        self.start = start
+        self.expired = False
+
+    def _check(self):
+        if time.time() - self.start > self.seconds:
+            self.expired = True
+            self.model.stop_training = True
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._check()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._check()
+
+
+def run_trial_job(
+    evaluator: Evaluator, job: TrialJob, callbacks: Sequence[Any] = ()
+) -> TrialOutcome:
+    """Evaluates one job and returns its outcome; never raises for a bad candidate.
+
+    Exceptions in the candidate become a failed outcome with the reason (and
+    a short traceback in `info`); `ConstraintViolation` becomes `rejected`;
+    a trial that runs over `job.time_limit` fails (training is stopped at
+    the next batch; other evaluators are judged when they return). A kept
+    model is saved to `job.model_file` when its objective score beats
+    `job.keep_model_above`. Keras' session is cleared afterwards.
+
+    Example:
+
+    ```python
+    from kerasnas.evaluation import CallableEvaluator
+    from kerasnas.runtime import TrialJob, run_trial_job
+    evaluator = CallableEvaluator(lambda arch: arch["num_layers"] / 4, "score")
+    job = TrialJob(number=0, attempt=1, architecture={"num_layers": 2}, seed=0)
+    run_trial_job(evaluator, job).metrics  # {'score': 0.5}
+    ```
+
+    Args:
+        evaluator: the `Evaluator`.
+        job: the `TrialJob`.
+        callbacks: extra Keras callbacks (the search's).
+
+    Returns:
+        A `TrialOutcome`.
+    """
+    from kerasnas.runtime.pruning import make_pruning_callback
+
+    started = time.time()
+    extra = list(callbacks)
+    limiter = None
+    if job.time_limit is not None and getattr(evaluator, "produces_models", False):
+        limiter = TimeLimit(job.time_limit, started)
+        extra.append(limiter)
+    pruner = None
+    if job.pruning is not None and getattr(evaluator, "produces_models", False):
+        pruner = make_pruning_callback(job.pruning, job.number)
+        extra.append(pruner)
+    context = TrialContext(
+        number=job.number,
+        seed=job.seed,
+        directory=pathlib.Path(job.directory) if job.directory else None,
+        epochs=job.epochs,
+        callbacks=extra,
+    )
+    metrics: dict = {}
+    info: dict = dict(job.info)
+    error = None
+    evaluation = None
+    try:
+        evaluation = evaluator.evaluate(Architecture(job.architecture), context)
+        metrics = dict(evaluation.metrics)
+        info.update(evaluation.info)
+        status = COMPLETED
+    except ConstraintViolation as e:
+        status, error, metrics = REJECTED, str(e), dict(e.metrics)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as e:  # noqa: BLE001 - any candidate error fails only its trial
+        status = FAILED
+        error = f"{type(e).__name__}: {e}"
+        info["traceback"] = traceback.format_exc(limit=8)[-4000:]
+    duration = time.time() - started
+    if job.time_limit is not None and status != REJECTED:
+        if (limiter is not None and limiter.expired) or duration > job.time_limit:
+            status, error = FAILED, over_time_limit_message(job.time_limit)
+    if pruner is not None and pruner.stopped is not None and status == COMPLETED:
+        info["stopped_early"] = pruner.stopped
+    if "epochs" in info and status == COMPLETED:
+        info.setdefault("budget", info["epochs"])
+    if (
+        job.measure_latency
+        and status == COMPLETED
+        and evaluation is not None
+        and evaluation.model is not None
+        and "latency_ms" not in metrics
+    ):
+        try:
+            metrics["latency_ms"] = measure_latency(evaluation.model, repeats=10)["median_ms"]
+        except Exception as e:  # noqa: BLE001 - a cost we could not measure fails nothing
+            info["latency_error"] = f"{type(e).__name__}: {e}"
+    saved = False
+    if (
+        status == COMPLETED
+        and evaluation is not None
+        and evaluation.model is not None
+        and job.keep_model_above is not None
+        and job.model_file
+        and job.objective is not None
+    ):
+        score = Objective.from_json(job.objective).score(metrics)
+        if score > job.keep_model_above:
+            path = pathlib.Path(job.model_file)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            evaluation.model.save(path)
+            saved = True
+    if getattr(evaluator, "produces_models", False):
+        del evaluation
+        release_keras_memory()
+    return TrialOutcome(
+        number=job.number,
+        status=status,
+        metrics=metrics,
+        info=info,
+        error=error,
+        duration_s=duration,
+        model_saved=saved,
+    )
+
+
+def release_keras_memory() -> None:
+    """Clears Keras' global state and collects garbage between trials."""
+    keras.backend.clear_session(free_memory=True)
+    gc.collect()

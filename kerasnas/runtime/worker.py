@@ -1,0 +1,222 @@
+"""Worker processes: what they are sent, how they rebuild the evaluator, their loop.
+
+A worker is stateless between trials: it rebuilds the evaluator once from a
+spec, then turns `TrialJob` dicts into `TrialOutcome` dicts until told to
+stop. For the usual `FitEvaluator` on array data the spec is plain JSON:
+the space's and builder's configs, the training settings, and the paths of
+the data saved once in the search directory as `.npy` files (never
+pickle). Any other evaluator (a user's callable, a custom class) is sent
+as a transient pickled message, so it must be importable by the worker
+(defined at module level in an importable module, not in `__main__`).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import threading
+import time
+import traceback
+from typing import Any
+
+import numpy as np
+
+from kerasnas.runtime.directory import SearchDirectory
+
+DATA_DIR = "data"
+_SPLITS = ("train", "validation")
+
+
+def _save_array(path, array) -> None:
+    tmp = path.with_name(path.stem + ".tmp.npy")
+    np.save(tmp, np.asarray(array), allow_pickle=False)
+    os.replace(tmp, path)
+
+
+def evaluator_spec(evaluator, directory: SearchDirectory, callbacks=()) -> dict:
+    """Describes `evaluator` so that a worker process can rebuild it.
+
+    A `FitEvaluator` on array data becomes plain data (its arrays are
+    written to `<directory>/data/*.npy`); anything else is sent as an object.
+
+    Raises:
+        ValueError: if the evaluator cannot be sent to another process,
+            with what to do instead.
+    """
+    from kerasnas.evaluation.fit import FitEvaluator
+    from kerasnas.spaces import space_from_config
+
+    spec: dict[str, Any]
+    if type(evaluator) is FitEvaluator and not evaluator.callbacks:
+        data = evaluator.data
+        builder = evaluator.builder
+        space_config = builder.space.get_config()
+        try:
+            same = space_from_config(space_config).fingerprint() == builder.space.fingerprint()
+        except Exception:  # noqa: BLE001 - a custom space that cannot be rebuilt
+            same = False
+        data_spec: dict[str, Any] = {
+            "name": data.name,
+            "input_shape": list(data.input_shape),
+            "task": data.task.to_json(),
+            "normalization": (
+                [np.asarray(v).tolist() for v in data.normalization]
+                if data.normalization is not None
+                else None
+            ),
+        }
+        if not data.is_dataset:
+            folder = directory.path / DATA_DIR
+            folder.mkdir(parents=True, exist_ok=True)
+            for split in _SPLITS:
+                x, y = getattr(data, split)
+                _save_array(folder / f"{split}_x.npy", x)
+                _save_array(folder / f"{split}_y.npy", y)
+            data_spec["directory"] = str(folder)
+        elif not data.name.startswith("tfds:"):
+            raise ValueError(
+                "executor='process' sends data to worker processes as arrays (or by TFDS "
+                "name); a custom tf.data.Dataset cannot be sent. Pass numpy arrays, "
+                "data='tfds:NAME', or use executor='local'. Received: a tf.data.Dataset"
+            )
+        spec = {
+            "kind": "fit",
+            "space": space_config if same else None,
+            "builder": builder.get_config(),
+            "data": data_spec,
+            # The evaluator's own settings (get_config), so new options travel too.
+            "fit": {
+                **{k: v for k, v in evaluator.get_config().items() if k != "class"},
+                "verbose": evaluator.verbose,
+            },
+        }
+        if not same:
+            spec["space_object"] = builder.space
+    else:
+        spec = {"kind": "object", "evaluator": evaluator}
+    spec["callbacks"] = list(callbacks)
+    try:
+        pickle.dumps(spec)
+    except Exception as e:  # noqa: BLE001 - lambdas, local functions, open handles
+        raise ValueError(
+            "executor='process' must send the evaluator (and callbacks) to worker "
+            "processes, and this one cannot be sent: define the function at module "
+            "level (not a lambda or a local function) or use executor='local'. "
+            f"Received: evaluator={evaluator!r} ({type(e).__name__}: {e})"
+        ) from e
+    return spec
+
+
+def evaluator_from_spec(spec: dict):
+    """Rebuilds `(evaluator, callbacks)` from `evaluator_spec(...)` output."""
+    if spec["kind"] == "object":
+        return spec["evaluator"], list(spec.get("callbacks", []))
+    from kerasnas.builder.builder import ModelBuilder
+    from kerasnas.builder.task import Task
+    from kerasnas.data import SearchData, load_tfds
+    from kerasnas.evaluation.constraints import Constraints
+    from kerasnas.evaluation.fit import FitEvaluator
+    from kerasnas.spaces import space_from_config
+
+    space = spec.get("space_object") or space_from_config(spec["space"])
+    data_spec = spec["data"]
+    task = Task.from_json(data_spec["task"])
+    normalization = data_spec.get("normalization")
+    if normalization is not None:
+        normalization = tuple(np.asarray(v, dtype="float32") for v in normalization)
+    if "directory" in data_spec:
+        folder = data_spec["directory"]
+        splits = {
+            split: tuple(
+                np.load(os.path.join(folder, f"{split}_{part}.npy"), allow_pickle=False)
+                for part in ("x", "y")
+            )
+            for split in _SPLITS
+        }
+        data = SearchData(
+            train=splits["train"],
+            validation=splits["validation"],
+            input_shape=tuple(data_spec["input_shape"]),
+            task=task,
+            name=data_spec["name"],
+            normalization=normalization,
+        )
+    else:
+        data = load_tfds(data_spec["name"][len("tfds:") :], batch_size=spec["fit"]["batch_size"])
+    builder_config = spec["builder"]
+    builder_norm = builder_config.get("normalization")
+    builder = ModelBuilder(
+        space,
+        builder_config["input_shape"],
+        Task.from_json(builder_config["task"]),
+        normalization=tuple(builder_norm) if builder_norm else None,
+    )
+    fit = dict(spec["fit"])
+    fit["constraints"] = Constraints(**fit["constraints"])
+    return FitEvaluator(builder, data, **fit), list(spec.get("callbacks", []))
+
+
+def _watch_parent(parent_pid: int, interval: float = 1.0) -> None:
+    """Ends this worker when the search process is gone (e.g. killed with -9)."""
+    while True:
+        time.sleep(interval)
+        if os.getppid() != parent_pid:
+            os._exit(3)
+
+
+def _rss_mb() -> float:
+    try:
+        import psutil
+
+        return psutil.Process().memory_info().rss / 2**20
+    except Exception:  # noqa: BLE001 - psutil missing or restricted
+        return float("nan")
+
+
+def main(fd: int, parent_pid: int) -> None:
+    """Entry point of a worker process: talks over the inherited socket `fd`."""
+    import multiprocessing.connection
+
+    conn = multiprocessing.connection.Connection(fd)
+    try:
+        payload = conn.recv_bytes()
+    except (EOFError, OSError):
+        return
+    worker_main(conn, payload, parent_pid)
+
+
+def worker_main(conn, payload: bytes, parent_pid: int) -> None:
+    """The loop of a worker process.
+
+    Messages in: `{"type": "job", "job": TrialJob-json}` or `{"type": "stop"}`.
+    Messages out: `{"type": "ready"}`, `{"type": "error", ...}` if the
+    evaluator cannot be rebuilt, and `{"type": "outcome", "outcome": ...}`.
+    """
+    from kerasnas.runtime.trial import TrialJob, run_trial_job
+
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+    try:
+        spec = pickle.loads(payload)
+        evaluator, callbacks = evaluator_from_spec(spec)
+    except Exception as e:  # noqa: BLE001 - report any setup error to the search
+        conn.send(
+            {
+                "type": "error",
+                "error": f"{type(e).__name__}: {e}",
+                "traceback": traceback.format_exc(limit=8)[-4000:],
+            }
+        )
+        return
+    conn.send({"type": "ready", "pid": os.getpid()})
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if not isinstance(message, dict) or message.get("type") != "job":
+            return
+        outcome = run_trial_job(evaluator, TrialJob.from_json(message["job"]), callbacks)
+        try:
+            conn.send({"type": "outcome", "outcome": outcome.to_json(), "rss_mb": _rss_mb()})
+        except (BrokenPipeError, OSError):
+            return
