@@ -37,7 +37,7 @@ EXTRAS = {
     "ray": ["ray>=2.60,<3"],
     "viz": ["pydot>=3"],
     "serving": ["tensorflow-serving-api==2.21.*"],
-    "dev": ["pytest>=8", "ruff>=0.6"],
+    "dev": ["pytest>=8", "pytest-xdist>=3.5", "ruff>=0.6"],
 }
 # Everything CI tests. ONNX stays outside: tf2onnx needs a newer
 # typing-extensions than TF-Agents' exact pin, so it cannot share an

@@ -23,7 +23,7 @@ def test_readme_has_two_setup_commands_sharing_one_install():
     install = 'python3.11 -m venv .venv && . .venv/bin/activate && pip install -e ".[all]"'
     assert all(c.startswith(install) for c in commands)
     assert "kerasnas search --data mnist1d" in commands[0]
-    assert commands[1].endswith("pytest -q")
+    assert commands[1].endswith("pytest -q -n auto")
 
 
 def test_ci_runs_the_readme_test_command():
