@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 
@@ -16,7 +17,31 @@ def _add_search(sub) -> None:
     p.add_argument("--data", required=True, help="'mnist1d' or 'tfds:NAME'")
     p.add_argument("--space", default="chain", help="search space name (default: chain)")
     p.add_argument("--strategy", default="random", help="strategy name (default: random)")
-    p.add_argument("--objective", default=None, help="metric to optimise (default: val_accuracy)")
+    p.add_argument(
+        "--objective",
+        default=None,
+        help="metric to optimise (default: val_accuracy); several, comma-separated, for "
+        "multi-objective strategies, e.g. val_accuracy,params",
+    )
+    p.add_argument(
+        "--strategy-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a strategy setting, repeatable (e.g. population_size=20); values are JSON",
+    )
+    p.add_argument(
+        "--space-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a space setting, repeatable (e.g. max_layers=6 or widths=[32,64]); values are JSON",
+    )
+    p.add_argument(
+        "--training-choices",
+        action="store_true",
+        help="also search learning rate, optimizer, batch size and weight decay",
+    )
     p.add_argument("--max-trials", type=int, default=10)
     p.add_argument("--epochs", type=int, default=5, help="training epochs per candidate")
     p.add_argument("--batch-size", type=int, default=64)
@@ -152,6 +177,32 @@ def _print_export(info, record, objective) -> None:
     )
 
 
+def parse_options(pairs, flag: str) -> dict:
+    """Turns `["k=v", ...]` into a dict, reading each value as JSON when it parses.
+
+    Raises:
+        ValueError: for an item without `=`, naming the flag.
+    """
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"{flag} takes KEY=VALUE. Received: {flag} {pair!r}")
+        try:
+            options[key] = json.loads(value)
+        except ValueError:
+            options[key] = value
+    return options
+
+
+def parse_objective(text):
+    """`"a,b"` → `["a", "b"]`; a single name stays a string; None stays None."""
+    if text is None:
+        return None
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    return names[0] if len(names) == 1 else names
+
+
 def run_search(args) -> int:
     import kerasnas
 
@@ -160,7 +211,10 @@ def run_search(args) -> int:
         data=args.data,
         space=args.space,
         strategy=args.strategy,
-        objective=args.objective,
+        objective=parse_objective(args.objective),
+        strategy_options=parse_options(args.strategy_option, "--strategy-option") or None,
+        space_options=parse_options(args.space_option, "--space-option") or None,
+        training_choices=True if args.training_choices else None,
         max_trials=args.max_trials,
         epochs=args.epochs,
         batch_size=args.batch_size,

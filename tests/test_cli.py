@@ -71,3 +71,33 @@ def test_cli_errors_are_one_clear_line(tmp_path):
     assert "Received: space='nope'" in bad.stderr
     missing = run("export", "no/such/dir", cwd=tmp_path)
     assert missing.returncode == 1 and "No search found" in missing.stderr
+
+
+def test_options_and_objectives_parse_as_json():
+    from kerasnas.cli import parse_objective, parse_options
+
+    assert parse_options(["population_size=20", "widths=[8, 16]", "name=fast"], "--x") == {
+        "population_size": 20,
+        "widths": [8, 16],
+        "name": "fast",
+    }
+    assert parse_objective("val_accuracy, params") == ["val_accuracy", "params"]
+    assert parse_objective("val_loss") == "val_loss"
+    with pytest.raises(ValueError, match=r"Received: --strategy-option 'oops'"):
+        parse_options(["oops"], "--strategy-option")
+
+
+def test_cli_strategy_options_reach_the_strategy(tmp_path):
+    done = run(
+        "search",
+        "--data",
+        "mnist1d",
+        "--strategy",
+        "evolution",
+        "--strategy-option",
+        "population_size=-3",
+        "--max-trials",
+        "1",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 1 and "population_size=-3" in done.stderr
