@@ -301,7 +301,7 @@ def main(argv=None) -> int:
             f"regret is measured on the mean accuracy of the best-observed architecture "
             f"against the optimum {table.optimum:.2f}% ({table.best_string}). "
             f"Mean ± standard error over {args.seeds} seeds (seeds 0-{args.seeds - 1}, the same "
-            "for every strategy, so the first random architectures are shared); "
+            "for every strategy, so the first random architectures are shared). "
             "Every strategy uses its defaults: evolution population 20, tournament 5, "
             "mutation only; NSGA-II with the single objective (population 20, crossover 0.5, "
             "mutation); RL: REINFORCE, LSTM controller, batch 8, learning rate 0.01. "
