@@ -44,6 +44,9 @@ EXTRAS = {
 # environment with the `rl` extra.
 EXTRAS["all"] = sorted({req for reqs in EXTRAS.values() for req in reqs})
 EXTRAS["onnx"] = ["onnx>=1.16", "tf2onnx>=1.16", "onnxruntime>=1.18"]
+# The tools users would pick instead, for benchmarks/peers_mnist1d.py only (not in
+# `all`: kerasnas never imports them). keras-tuner[bayesian] adds scikit-learn.
+EXTRAS["bench"] = ["keras-tuner[bayesian]==1.4.*", "autokeras==3.0.*"]
 
 setup(
     name="kerasnas",
