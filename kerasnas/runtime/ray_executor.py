@@ -12,6 +12,7 @@ directory. Ray is imported only when this executor starts.
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import os
 import pathlib
@@ -44,7 +45,8 @@ def init_local_ray(num_cpus: int | None = None, num_gpus: int | None = None, **o
     (`RAY_USAGE_STATS_ENABLED=0` is set in this process), and its files go
     to a fresh temporary directory. `RayExecutor(address=None)` calls this
     when Ray is not running yet; call it yourself to share one instance
-    between several searches (then shut it down with `ray.shutdown()`).
+    between several searches (then shut it down with `ray.shutdown()`; the
+    temporary directory is removed when Python exits).
 
     Example:
 
@@ -79,7 +81,10 @@ def init_local_ray(num_cpus: int | None = None, num_gpus: int | None = None, **o
         ray_constants.ENABLE_RAY_CLUSTER = False
     except (ImportError, AttributeError):  # pragma: no cover - checked below anyway
         pass
-    temp_dir = options.pop("_temp_dir", None) or tempfile.mkdtemp(prefix="kerasnas-ray-")
+    temp_dir = options.pop("_temp_dir", None)
+    if temp_dir is None:
+        temp_dir = tempfile.mkdtemp(prefix="kerasnas-ray-")
+        atexit.register(_remove_at_exit, temp_dir)
     env_vars = {"PYTHONPATH": os.pathsep.join(p for p in sys.path if isinstance(p, str) and p)}
     runtime_env = dict(options.pop("runtime_env", None) or {})
     runtime_env.setdefault("env_vars", {}).update(
@@ -106,6 +111,17 @@ def init_local_ray(num_cpus: int | None = None, num_gpus: int | None = None, **o
             f"Received: node_ip_address={node_ip!r}"
         )
     return context
+
+
+def _remove_at_exit(temp_dir: str) -> None:
+    try:
+        import ray
+
+        if ray.is_initialized():
+            ray.shutdown()
+    except Exception:  # noqa: BLE001 - exiting anyway
+        pass
+    shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 class _Slot:
