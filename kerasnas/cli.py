@@ -68,12 +68,36 @@ def _add_search(sub) -> None:
     p.add_argument(
         "--executor",
         default="auto",
-        choices=("auto", "local", "process"),
-        help="where trials run: in this process (local) or in recycled worker processes "
-        "(process; hard time and memory limits). auto: process for more than 20 trials",
+        choices=("auto", "local", "process", "ray"),
+        help="where trials run: in this process (local), in recycled worker processes "
+        "(process; hard time and memory limits) or in Ray actors (ray; on this machine or "
+        "a Ray cluster). auto: process for more than 20 trials",
     )
     p.add_argument(
-        "--workers", type=int, default=None, help="worker processes (--executor process)"
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes (--executor process) or Ray actors (--executor ray)",
+    )
+    p.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="ADDR",
+        help="--executor ray: 'auto' (the cluster of `ray start`) or ray://HOST:10001; "
+        "default: a private Ray on 127.0.0.1",
+    )
+    p.add_argument(
+        "--cpus-per-trial", type=float, default=1, help="--executor ray: CPUs each trial reserves"
+    )
+    p.add_argument(
+        "--gpus-per-trial", type=float, default=0, help="--executor ray: GPUs each trial reserves"
+    )
+    p.add_argument(
+        "--distribution-strategy",
+        default=None,
+        choices=("mirrored", "one_device"),
+        help="train each candidate with this tf.distribute strategy (mirrored: across all "
+        "the GPUs the trial sees)",
     )
     p.add_argument(
         "--max-memory-mb", type=float, default=None, help="fail a trial whose worker uses more"
@@ -123,6 +147,12 @@ def _add_export(sub) -> None:
         help="retrain from scratch on train+validation for this many epochs first",
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing version")
+    p.add_argument(
+        "--distribution-strategy",
+        default=None,
+        choices=("mirrored", "one_device"),
+        help="with --retrain-epochs: retrain with this tf.distribute strategy",
+    )
     p.add_argument(
         "--mixed-precision",
         action="store_true",
@@ -207,6 +237,21 @@ def run_search(args) -> int:
     import kerasnas
 
     verbose = 0 if args.quiet else (2 if args.verbose else 1)
+    executor, workers = args.executor, args.workers
+    if executor == "ray":
+        from kerasnas.runtime.ray_executor import RayExecutor
+
+        executor = RayExecutor(
+            workers=workers or 1,
+            address=args.ray_address,
+            num_cpus=args.cpus_per_trial,
+            num_gpus=args.gpus_per_trial,
+        )
+        workers = None
+    elif args.ray_address is not None:
+        raise ValueError(
+            f"--ray-address is for --executor ray. Received: --executor {args.executor}"
+        )
     result = kerasnas.search(
         data=args.data,
         space=args.space,
@@ -225,9 +270,10 @@ def run_search(args) -> int:
         directory=args.directory,
         overwrite=args.overwrite,
         verbose=verbose,
-        executor=args.executor,
-        workers=args.workers,
+        executor=executor,
+        workers=workers,
         max_memory_mb=args.max_memory_mb,
+        distribution_strategy=args.distribution_strategy,
         trial_timeout=args.trial_timeout,
         pruner=args.pruner,
         pruner_options={"min_epochs": args.min_epochs} if args.min_epochs else None,
@@ -266,7 +312,10 @@ def run_export(args) -> int:
             f"for {args.retrain_epochs} epochs..."
         )
         model = result.train_model(
-            record.number, epochs=args.retrain_epochs, include_validation=True
+            record.number,
+            epochs=args.retrain_epochs,
+            include_validation=True,
+            distribution_strategy=args.distribution_strategy,
         )
     info = result.export(
         os.path.join(args.output, name),

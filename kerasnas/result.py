@@ -184,6 +184,7 @@ class SearchResult:
         epochs: int | None = None,
         include_validation: bool = False,
         seed: int | None = None,
+        distribution_strategy=None,
     ):
         """Trains a trial's architecture from scratch and returns the model.
 
@@ -192,6 +193,9 @@ class SearchResult:
             epochs: epochs (defaults to the search's).
             include_validation: train on training plus validation data.
             seed: weight seed (defaults to the trial's).
+            distribution_strategy: train on several devices: a
+                `tf.distribute.Strategy` (e.g. `tf.distribute.MirroredStrategy()`)
+                or a name (`"mirrored"`); see `kerasnas.distribute`.
         """
         from kerasnas.evaluation.fit import FitEvaluator
         from kerasnas.retrain import train_final_model
@@ -206,6 +210,7 @@ class SearchResult:
             batch_size=self.settings.get("evaluator", {}).get("batch_size", 64),
             learning_rate=self.settings.get("evaluator", {}).get("learning_rate", 1e-3),
             optimizer=self.settings.get("evaluator", {}).get("optimizer", "adam"),
+            distribution_strategy=distribution_strategy,
         )
         return train_final_model(
             evaluator,

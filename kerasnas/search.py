@@ -495,6 +495,7 @@ class Search:
 
     def _finish(self, outcome: TrialOutcome, progress: ProgressPrinter) -> TrialRecord:
         arch, attempt, key, seed, started = self._in_flight.pop(outcome.number)
+        attempt = outcome.attempt or attempt  # an executor may have run it again
         record = TrialRecord(
             number=outcome.number,
             architecture=arch,
@@ -616,6 +617,8 @@ def search(
     executor: str | Executor = "auto",
     workers: int | None = None,
     max_memory_mb: float | None = None,
+    ray_address: str | None = None,
+    distribution_strategy: Any = None,
     trial_timeout: float | None = None,
     pruner: str | Pruner | None = None,
     pruner_options: dict | None = None,
@@ -692,10 +695,20 @@ def search(
             process: instant start, fastest for small searches),
             `"process"` (reusable worker processes, recycled every 25
             trials: flat memory, hard time and memory limits, a crash
-            fails only its trial), or an `Executor`.
-        workers: worker processes (trials in flight) for `"process"`.
+            fails only its trial), `"ray"` (Ray actors on this machine or
+            a Ray cluster; see `kerasnas.runtime.RayExecutor`), or an
+            `Executor`.
+        workers: worker processes (`"process"`) or Ray actors (`"ray"`):
+            trials in flight.
         max_memory_mb: with `"process"`, kill and fail a trial whose worker
             uses more resident memory than this.
+        ray_address: with `"ray"`: None starts a private local Ray bound
+            to 127.0.0.1 (or uses this process's Ray if connected);
+            `"auto"` or `"ray://host:10001"` use an existing cluster.
+        distribution_strategy: train each candidate on several devices: a
+            `tf.distribute.Strategy` (e.g. `tf.distribute.MirroredStrategy()`),
+            or a name (`"mirrored"`) or spec that worker processes and Ray
+            actors build on their own devices (see `kerasnas.distribute`).
         trial_timeout: seconds after which a trial fails and the search
             goes on.
         pruner: stop unpromising trials early, with any strategy:
@@ -729,6 +742,11 @@ def search(
     constraints = Constraints(max_params, max_flops, max_latency_ms)
     strategy_obj = strategies_lib.get(strategy, **(strategy_options or {}))
     if evaluator is not None:
+        if distribution_strategy is not None:
+            raise ValueError(
+                "`distribution_strategy` applies to training; with `evaluator=` nothing is "
+                f"trained. Received: distribution_strategy={distribution_strategy!r}"
+            )
         if x is not None or data is not None:
             raise ValueError(
                 "With `evaluator=`, nothing is trained: pass no data. "
@@ -785,12 +803,20 @@ def search(
             constraints=constraints,
             verbose=1 if verbose == 2 else 0,
             measure_latency=any(o.name == "latency_ms" for o in objectives),
+            distribution_strategy=distribution_strategy,
         )
     executor_options = {}
     if workers is not None:
         executor_options["workers"] = workers
     if max_memory_mb is not None:
         executor_options["max_memory_mb"] = max_memory_mb
+    if ray_address is not None:
+        if executor != "ray":
+            raise ValueError(
+                "`ray_address` is for executor='ray'. "
+                f"Received: ray_address={ray_address!r} with executor={executor!r}"
+            )
+        executor_options["address"] = ray_address
     executor_obj = choose_executor(
         executor,
         trains_models=evaluator_obj.produces_models,

@@ -318,8 +318,8 @@ def test_choose_executor():
         "process"
     )
     assert choose_executor("auto", trains_models=False, max_trials=500).name == "local"
-    with pytest.raises(ValueError, match="Received: executor='ray'"):
-        choose_executor("ray")
+    with pytest.raises(ValueError, match="Received: executor='cluster'"):
+        choose_executor("cluster")
     with pytest.raises(ValueError, match="executor='process'"):
         choose_executor("local", workers=2)
     with pytest.raises(ValueError, match="Received: max_memory_mb=-1"):

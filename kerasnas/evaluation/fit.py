@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Sequence
@@ -11,6 +12,8 @@ import keras
 
 from kerasnas.builder.builder import ModelBuilder
 from kerasnas.data import SearchData
+from kerasnas.distribute import describe as describe_strategy
+from kerasnas.distribute import resolve_strategy, strategy_from_spec
 from kerasnas.errors import TrialFailure
 from kerasnas.evaluation.base import Evaluation, Evaluator, TrialContext
 from kerasnas.evaluation.constraints import Constraints
@@ -57,6 +60,18 @@ class FitEvaluator(Evaluator):
             (e.g. when it is an objective).
         callbacks: Keras callbacks added to every `fit`.
         verbose: Keras' `fit` verbosity.
+        distribution_strategy: train on several devices: a
+            `tf.distribute.Strategy` (e.g. `tf.distribute.MirroredStrategy()`),
+            a name (`"mirrored"`, `"one_device"`) or a spec dict
+            (`{"name": "mirrored", "devices": ["/gpu:0", "/gpu:1"]}`; see
+            `kerasnas.distribute`). Models are built and compiled in its
+            scope, so `fit` splits each batch across its replicas
+            (`batch_size` is the global batch). A name or spec is built
+            where the trial runs (a worker process, a Ray actor), on that
+            worker's devices.
+
+    Raises:
+        ValueError: for out-of-range settings or an unknown strategy.
     """
 
     produces_models = True
@@ -73,6 +88,7 @@ class FitEvaluator(Evaluator):
         callbacks: Sequence[Any] = (),
         verbose: int = 0,
         measure_latency: bool = False,
+        distribution_strategy: Any = None,
     ):
         if not isinstance(epochs, int) or epochs < 1:
             raise ValueError(f"`epochs` must be a positive int. Received: epochs={epochs!r}")
@@ -94,14 +110,32 @@ class FitEvaluator(Evaluator):
         self.callbacks = list(callbacks)
         self.verbose = verbose
         self.measure_latency = bool(measure_latency)
+        self._strategy, self.distribution_spec = resolve_strategy(distribution_strategy)
+
+    @property
+    def distribution_strategy(self):
+        """The `tf.distribute.Strategy` candidates train with (None: TensorFlow's default).
+
+        A strategy given by name or spec is built on first use, in the
+        process that trains.
+        """
+        if self._strategy is None and self.distribution_spec is not None:
+            self._strategy = strategy_from_spec(self.distribution_spec)
+        return self._strategy
 
     def build(self, architecture: Architecture, seed: int) -> keras.Model:
-        """Builds and compiles a fresh model with seeded initial weights."""
-        keras.utils.set_random_seed(int(seed) % (2**31))
-        model = self.builder.build(architecture)
-        return self.builder.compile(
-            model, architecture, learning_rate=self.learning_rate, optimizer=self.optimizer
-        )
+        """Builds and compiles a fresh model with seeded initial weights.
+
+        With a `distribution_strategy`, in its scope (the model's variables
+        are mirrored across its devices).
+        """
+        strategy = self.distribution_strategy
+        with strategy.scope() if strategy is not None else contextlib.nullcontext():
+            keras.utils.set_random_seed(int(seed) % (2**31))
+            model = self.builder.build(architecture)
+            return self.builder.compile(
+                model, architecture, learning_rate=self.learning_rate, optimizer=self.optimizer
+            )
 
     def costs(self, model: keras.Model) -> dict:
         """Parameters and FLOPs (and latency when it is constrained or asked for)."""
@@ -162,6 +196,8 @@ class FitEvaluator(Evaluator):
             "epochs": len(logs.get("loss", [])),
             "history": {k: [float(x) for x in v] for k, v in logs.items()},
         }
+        if self.distribution_strategy is not None:
+            info["distribution"] = describe_strategy(self.distribution_strategy)
         return Evaluation(metrics=metrics, model=model, info=info)
 
     def get_config(self) -> dict:

@@ -20,6 +20,7 @@ from kerasnas.runtime.pruning import (
     get_pruner,
 )
 from kerasnas.runtime.pruning import simulate as simulate_pruner
+from kerasnas.runtime.ray_executor import RayExecutor, init_local_ray
 from kerasnas.runtime.records import COMPLETED, FAILED, REJECTED, TrialRecord
 from kerasnas.runtime.trial import TrialJob, TrialOutcome, run_trial_job
 
@@ -35,6 +36,7 @@ __all__ = [
     "MedianStopping",
     "PRUNER_NAMES",
     "ProcessExecutor",
+    "RayExecutor",
     "Pruner",
     "REJECTED",
     "SearchDirectory",
@@ -45,6 +47,7 @@ __all__ = [
     "choose_executor",
     "get_executor",
     "get_pruner",
+    "init_local_ray",
     "simulate_pruner",
     "run_trial_job",
 ]

@@ -15,6 +15,8 @@ in flight. Two executors ship with kerasnas:
   worker, recorded as failed, and a fresh worker takes over; a candidate
   that crashes its process (segfault, out-of-memory kill) fails alone.
   Each worker pays TensorFlow's start-up (a few seconds) when it starts.
+* `RayExecutor` (`executor="ray"`, in `kerasnas.runtime.ray_executor`)
+  runs trials in Ray actors, on this machine or a Ray cluster.
 
 The default, `executor="auto"`, uses worker processes for searches that
 train models and run more than 20 trials (or set a time limit), and the
@@ -450,7 +452,13 @@ class ProcessExecutor(Executor):
         }
 
 
-_EXECUTORS = {"local": LocalExecutor, "process": ProcessExecutor}
+def _ray_executor(**options) -> Executor:
+    from kerasnas.runtime.ray_executor import RayExecutor
+
+    return RayExecutor(**options)
+
+
+_EXECUTORS = {"local": LocalExecutor, "process": ProcessExecutor, "ray": _ray_executor}
 
 #: Names accepted by `kerasnas.search(executor=...)`.
 EXECUTOR_NAMES = ("auto", *_EXECUTORS)
@@ -527,4 +535,9 @@ def get_executor(executor="local", **options) -> Executor:
             "The local executor runs trials in the search process and takes no options "
             f"(workers, max_memory_mb, ... need executor='process'). Received: {options}"
         )
-    return _EXECUTORS[executor](**options)
+    try:
+        return _EXECUTORS[executor](**options)
+    except TypeError as e:
+        raise ValueError(
+            f"Options that executor={executor!r} does not take: {e}. Received: {options}"
+        ) from e

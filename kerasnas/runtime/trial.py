@@ -100,6 +100,8 @@ class TrialOutcome:
         error: why a trial failed or was rejected.
         duration_s: wall-clock seconds.
         model_saved: whether the model was written to the job's `model_file`.
+        attempt: the job's attempt (an executor that runs a trial again
+            after its worker died says so here).
     """
 
     number: int
@@ -109,6 +111,7 @@ class TrialOutcome:
     error: str | None = None
     duration_s: float = 0.0
     model_saved: bool = False
+    attempt: int | None = None
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -259,6 +262,7 @@ def run_trial_job(
         error=error,
         duration_s=duration,
         model_saved=saved,
+        attempt=job.attempt,
     )
 
 

@@ -33,11 +33,30 @@ def _save_array(path, array) -> None:
     os.replace(tmp, path)
 
 
-def evaluator_spec(evaluator, directory: SearchDirectory, callbacks=()) -> dict:
+def evaluator_spec(
+    evaluator,
+    directory: SearchDirectory,
+    callbacks=(),
+    *,
+    inline_data: bool = False,
+    executor_name: str = "process",
+    check_pickle: bool = True,
+) -> dict:
     """Describes `evaluator` so that a worker process can rebuild it.
 
     A `FitEvaluator` on array data becomes plain data (its arrays are
-    written to `<directory>/data/*.npy`); anything else is sent as an object.
+    written to `<directory>/data/*.npy`, or kept in the spec as arrays with
+    `inline_data=True`, for workers that do not share the search's file
+    system); anything else is sent as an object.
+
+    Args:
+        evaluator: the search's evaluator.
+        directory: the search directory.
+        callbacks: the search's Keras callbacks.
+        inline_data: keep the arrays in the spec instead of writing files.
+        executor_name: named in error messages.
+        check_pickle: check that the spec pickles (the caller checks
+            otherwise, e.g. Ray with cloudpickle).
 
     Raises:
         ValueError: if the evaluator cannot be sent to another process,
@@ -65,7 +84,11 @@ def evaluator_spec(evaluator, directory: SearchDirectory, callbacks=()) -> dict:
                 else None
             ),
         }
-        if not data.is_dataset:
+        if not data.is_dataset and inline_data:
+            data_spec["arrays"] = {
+                split: [np.asarray(part) for part in getattr(data, split)] for split in _SPLITS
+            }
+        elif not data.is_dataset:
             folder = directory.path / DATA_DIR
             folder.mkdir(parents=True, exist_ok=True)
             for split in _SPLITS:
@@ -75,9 +98,19 @@ def evaluator_spec(evaluator, directory: SearchDirectory, callbacks=()) -> dict:
             data_spec["directory"] = str(folder)
         elif not data.name.startswith("tfds:"):
             raise ValueError(
-                "executor='process' sends data to worker processes as arrays (or by TFDS "
+                f"executor={executor_name!r} sends data to workers as arrays (or by TFDS "
                 "name); a custom tf.data.Dataset cannot be sent. Pass numpy arrays, "
                 "data='tfds:NAME', or use executor='local'. Received: a tf.data.Dataset"
+            )
+        fit = {k: v for k, v in evaluator.get_config().items() if k != "class"}
+        if evaluator.distribution_spec is not None:
+            fit["distribution_strategy"] = evaluator.distribution_spec
+        elif evaluator.distribution_strategy is not None:
+            raise ValueError(
+                f"executor={executor_name!r} trains candidates in other processes, where "
+                "this distribution strategy cannot be sent; pass a strategy name or spec "
+                "(see kerasnas.distribute) or use executor='local'. "
+                f"Received: distribution_strategy={evaluator.distribution_strategy!r}"
             )
         spec = {
             "kind": "fit",
@@ -85,21 +118,20 @@ def evaluator_spec(evaluator, directory: SearchDirectory, callbacks=()) -> dict:
             "builder": builder.get_config(),
             "data": data_spec,
             # The evaluator's own settings (get_config), so new options travel too.
-            "fit": {
-                **{k: v for k, v in evaluator.get_config().items() if k != "class"},
-                "verbose": evaluator.verbose,
-            },
+            "fit": {**fit, "verbose": evaluator.verbose},
         }
         if not same:
             spec["space_object"] = builder.space
     else:
         spec = {"kind": "object", "evaluator": evaluator}
     spec["callbacks"] = list(callbacks)
+    if not check_pickle:
+        return spec
     try:
         pickle.dumps(spec)
     except Exception as e:  # noqa: BLE001 - lambdas, local functions, open handles
         raise ValueError(
-            "executor='process' must send the evaluator (and callbacks) to worker "
+            f"executor={executor_name!r} must send the evaluator (and callbacks) to worker "
             "processes, and this one cannot be sent: define the function at module "
             "level (not a lambda or a local function) or use executor='local'. "
             f"Received: evaluator={evaluator!r} ({type(e).__name__}: {e})"
@@ -124,7 +156,17 @@ def evaluator_from_spec(spec: dict):
     normalization = data_spec.get("normalization")
     if normalization is not None:
         normalization = tuple(np.asarray(v, dtype="float32") for v in normalization)
-    if "directory" in data_spec:
+    if "arrays" in data_spec:
+        arrays = data_spec["arrays"]
+        data = SearchData(
+            train=tuple(arrays["train"]),
+            validation=tuple(arrays["validation"]),
+            input_shape=tuple(data_spec["input_shape"]),
+            task=task,
+            name=data_spec["name"],
+            normalization=normalization,
+        )
+    elif "directory" in data_spec:
         folder = data_spec["directory"]
         splits = {
             split: tuple(
