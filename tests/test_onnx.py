@@ -17,9 +17,17 @@ def relu_search(tmp_path_factory):
     x = rng.normal(size=(64, 16, 1)).astype("float32")
     y = (x.mean(axis=(1, 2)) > 0).astype("int32")
     space = kerasnas.spaces.ChainSpace(
-        max_layers=2, activations=("relu",), operations=("conv", "maxpool", "dense"))
-    return kerasnas.search(x, y, space=space, max_trials=1, epochs=1, verbose=0,
-                           directory=tmp_path_factory.mktemp("onnx"))
+        max_layers=2, activations=("relu",), operations=("conv", "maxpool", "dense")
+    )
+    return kerasnas.search(
+        x,
+        y,
+        space=space,
+        max_trials=1,
+        epochs=1,
+        verbose=0,
+        directory=tmp_path_factory.mktemp("onnx"),
+    )
 
 
 def test_onnx_export_matches_keras(relu_search, tmp_path):
@@ -34,8 +42,15 @@ def test_unsupported_ops_give_a_clear_error(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(48, 8)).astype("float32")
     space = kerasnas.spaces.ChainSpace(max_layers=1, operations=("dense",), activations=("gelu",))
-    result = kerasnas.search(x, (x[:, 0] > 0).astype("int32"), space=space, max_trials=1,
-                             epochs=1, verbose=0, directory=tmp_path / "s")
+    result = kerasnas.search(
+        x,
+        (x[:, 0] > 0).astype("int32"),
+        space=space,
+        max_trials=1,
+        epochs=1,
+        verbose=0,
+        directory=tmp_path / "s",
+    )
     with pytest.raises(ExportFormatError, match="no ONNX equivalent"):
         result.export(tmp_path / "m", formats=("onnx",), measure_latency=False)
     assert not any((tmp_path / "m").glob("[0-9]*"))
