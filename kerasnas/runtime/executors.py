@@ -137,6 +137,46 @@ class LocalExecutor(Executor):
         return [run_trial_job(self.evaluator, job, self.callbacks)]
 
 
+class PooledExecutor(Executor):
+    """Base of the executors that hand queued jobs to a pool of worker slots.
+
+    Subclasses keep `self._slots` (objects with `state`, `job` and
+    `job_started`; `state` is one of empty, booting, idle, busy) and
+    `self._queue` (a list of `TrialJob`), and implement `_started`,
+    `_launch(slot)` (start a worker in an empty slot) and `_send(slot, job)`
+    (hand a job to an idle worker). Queued jobs go to idle workers in slot
+    order; empty slots are started while jobs wait.
+    """
+
+    def _started(self) -> bool:
+        raise NotImplementedError
+
+    def _launch(self, slot) -> None:
+        raise NotImplementedError
+
+    def _send(self, slot, job: TrialJob) -> None:
+        raise NotImplementedError
+
+    def submit(self, job: TrialJob) -> None:
+        if not self._started():
+            raise ExecutorError(
+                f"{type(self).__name__}.start(...) must be called before submit(...)."
+            )
+        self._queue.append(job)
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        for slot in self._slots:
+            if not self._queue:
+                return
+            if slot.state == "empty":
+                self._launch(slot)
+            elif slot.state == "idle":
+                job = self._queue.pop(0)
+                self._send(slot, job)
+                slot.state, slot.job, slot.job_started = "busy", job, time.time()
+
+
 class _Slot:
     """One worker process and what it is doing."""
 
@@ -151,7 +191,7 @@ class _Slot:
         self.trials_done = 0
 
 
-class ProcessExecutor(Executor):
+class ProcessExecutor(PooledExecutor):
     """Runs trials in reusable worker processes with hard time and memory limits.
 
     Workers are fresh Python interpreters (as with multiprocessing's
@@ -301,22 +341,11 @@ class ProcessExecutor(Executor):
         return [s.process.pid for s in self._slots if s.process is not None]
 
     # ---------------------------------------------------------------- jobs
-    def submit(self, job: TrialJob) -> None:
-        if self._payload is None:
-            raise ExecutorError("ProcessExecutor.start(...) must be called before submit(...).")
-        self._queue.append(job)
-        self._dispatch()
+    def _started(self) -> bool:
+        return self._payload is not None
 
-    def _dispatch(self) -> None:
-        for slot in self._slots:
-            if not self._queue:
-                return
-            if slot.state == "empty":
-                self._launch(slot)
-            elif slot.state == "idle":
-                job = self._queue.pop(0)
-                slot.conn.send({"type": "job", "job": job.to_json()})
-                slot.state, slot.job, slot.job_started = "busy", job, time.time()
+    def _send(self, slot: _Slot, job: TrialJob) -> None:
+        slot.conn.send({"type": "job", "job": job.to_json()})
 
     def _fail(self, slot: _Slot, error: str) -> TrialOutcome:
         job = slot.job

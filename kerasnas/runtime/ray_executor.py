@@ -22,7 +22,7 @@ import tempfile
 import time
 from collections.abc import Mapping
 
-from kerasnas.runtime.executors import Executor, ExecutorError
+from kerasnas.runtime.executors import ExecutorError, PooledExecutor
 from kerasnas.runtime.records import FAILED
 from kerasnas.runtime.trial import TrialJob, TrialOutcome, over_time_limit_message
 
@@ -140,7 +140,7 @@ class _Slot:
         self.host: str | None = None
 
 
-class RayExecutor(Executor):
+class RayExecutor(PooledExecutor):
     """Runs trials in Ray actors, on this machine or on a Ray cluster.
 
     Each of the `workers` actors rebuilds the evaluator once (TensorFlow
@@ -376,22 +376,11 @@ class RayExecutor(Executor):
         return [s.pid for s in self._slots if s.actor is not None and s.pid is not None]
 
     # ---------------------------------------------------------------- jobs
-    def submit(self, job: TrialJob) -> None:
-        if self._actor_class is None:
-            raise ExecutorError("RayExecutor.start(...) must be called before submit(...).")
-        self._queue.append(job)
-        self._dispatch()
+    def _started(self) -> bool:
+        return self._actor_class is not None
 
-    def _dispatch(self) -> None:
-        for slot in self._slots:
-            if not self._queue:
-                return
-            if slot.state == "empty":
-                self._launch(slot)
-            elif slot.state == "idle":
-                job = self._queue.pop(0)
-                slot.ref = slot.actor.run.remote(job.to_json())
-                slot.state, slot.job, slot.job_started = "busy", job, time.time()
+    def _send(self, slot: _Slot, job: TrialJob) -> None:
+        slot.ref = slot.actor.run.remote(job.to_json())
 
     def wait(self) -> list[TrialOutcome]:
         if not self._queue and not any(s.state == "busy" for s in self._slots):
