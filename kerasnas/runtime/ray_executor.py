@@ -514,11 +514,8 @@ class RayExecutor(PooledExecutor):
                     f"no worker started within {self.start_timeout:g}s (are there nodes with "
                     f"num_cpus={self.num_cpus:g}, num_gpus={self.num_gpus:g} free?)",
                 )
-            if slot.state != "busy" or slot.job.time_limit is None:
-                continue
-            limit = slot.job.time_limit
-            if now - slot.job_started > limit + limit * 0.05 + 2.0:
-                outcomes.append(self._fail(slot, over_time_limit_message(limit)))
+            if slot.state == "busy" and self._past_time_limit(slot, now):
+                outcomes.append(self._fail(slot, over_time_limit_message(slot.job.time_limit)))
         return outcomes
 
     def get_config(self) -> dict:
