@@ -28,11 +28,11 @@ import numpy as np
 from nas_bench_macro_strategies import STRATEGIES
 
 from kerasnas.objective import as_objectives
-from kerasnas.search import trial_rng
 from kerasnas.spaces import ChainSpace
 from kerasnas.strategies import NSGA2
 from kerasnas.tabular import NasBenchMacro
 from kerasnas.testing.simulate import run_trial, simulate
+from kerasnas.trial import trial_rng
 
 HERE = pathlib.Path(__file__).resolve().parent
 

@@ -11,12 +11,13 @@ from kerasnas import (
     spaces,
     strategies,
 )
+from kerasnas.api import search
 from kerasnas.builder import ModelBuilder, Task
 from kerasnas.evaluation import CallableEvaluator, Evaluator, FitEvaluator
 from kerasnas.objective import Objective
 from kerasnas.result import SearchResult, load_search
 from kerasnas.runtime import Journal, TrialRecord
-from kerasnas.search import Search, search
+from kerasnas.search import Search
 from kerasnas.spaces import Architecture, SearchSpace
 from kerasnas.strategies import Strategy
 from kerasnas.version import __version__

@@ -138,7 +138,13 @@ def _add_export(sub) -> None:
     p.add_argument("directory", help="the search directory")
     p.add_argument("--trial", default="best", help="'best' or a trial number")
     p.add_argument("--name", default=None, help="model name (default: the search directory's name)")
-    p.add_argument("--version", type=int, default=None, help="version (default: next free)")
+    p.add_argument(
+        "--version",
+        type=int,
+        default=None,
+        dest="export_version",
+        help="version number to write (default: the next free one)",
+    )
     p.add_argument("--output", default="exports", help="export root (default: exports/)")
     p.add_argument(
         "--retrain-epochs",
@@ -190,7 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="kerasnas",
         description="Neural architecture search for Keras 3 that emits deployable SavedModels.",
     )
-    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument(
+        "--version", action="store_true", dest="show_version", help="print the version and exit"
+    )
     sub = parser.add_subparsers(dest="command")
     _add_search(sub)
     _add_export(sub)
@@ -200,11 +208,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _print_export(info, record, objective) -> None:
-    value = objective.value(record.metrics)
-    print(
-        f"Exported trial #{record.number} ({objective.name}={value:.4f}) to {info.path} "
-        f"(reloaded and verified: max |difference| {info.max_abs_diff:.2g})"
-    )
+    retrained = (info.card or {}).get("retrained")
+    if info.reused:
+        what = f"Trial #{record.number} was already exported with these options: {info.path}"
+    elif retrained:
+        test = retrained.get("test_metrics") or {}
+        measured = (
+            ", ".join(f"{k}={v:.4f}" for k, v in test.items())
+            if test
+            else "no held-out data to measure it on"
+        )
+        what = (
+            f"Exported trial #{record.number} retrained for {retrained['epochs']} epochs on "
+            f"{retrained['data']} ({measured}) to {info.path}"
+        )
+    else:
+        value = objective.value(record.metrics)
+        what = f"Exported trial #{record.number} ({objective.name}={value:.4f}) to {info.path}"
+    if not info.reused:
+        what += f" (reloaded and verified: max |difference| {info.max_abs_diff:.2g})"
+    print(what)
+    for warning in info.warnings:
+        print(f"Warning: {warning}.")
 
 
 def parse_options(pairs, flag: str) -> dict:
@@ -299,30 +324,36 @@ def run_search(args) -> int:
     return 0
 
 
+def export_options(args) -> dict:
+    """The `export` flags as `SearchResult.export` options."""
+    formats = tuple(name.strip() for name in args.formats.split(",") if name.strip())
+    return {
+        "mixed_precision": args.mixed_precision,
+        "jit_compile": args.xla,
+        "warmup": False if args.no_warmup else "auto",
+        "formats": formats,
+    }
+
+
 def run_export(args) -> int:
     import kerasnas
 
     result = kerasnas.load_search(args.directory)
     record = result.select(args.trial)
     name = args.name or os.path.basename(os.path.normpath(args.directory))
-    model = None
     if args.retrain_epochs:
         print(
             f"Retraining trial #{record.number} on training + validation data "
             f"for {args.retrain_epochs} epochs..."
         )
-        model = result.train_model(
-            record.number,
-            epochs=args.retrain_epochs,
-            include_validation=True,
-            distribution_strategy=args.distribution_strategy,
-        )
     info = result.export(
         os.path.join(args.output, name),
         trial=record.number,
-        version=args.version,
+        version=args.export_version,
         overwrite=args.overwrite,
-        model=model,
+        retrain_epochs=args.retrain_epochs,
+        distribution_strategy=args.distribution_strategy,
+        **export_options(args),
     )
     _print_export(info, record, result.objective)
     return 0
@@ -349,7 +380,7 @@ def main(argv=None) -> int:
     """Entry point of the `kerasnas` command."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.version:
+    if args.show_version:
         from kerasnas.version import __version__
 
         print(__version__)

@@ -358,8 +358,12 @@ def load_tfds(
 
     try:
         builder = tfds.builder(name, data_dir=data_dir)
-    except Exception as e:
-        raise ValueError(f"Unknown TFDS dataset. Received: data='tfds:{name}' ({e})") from e
+    except Exception as e:  # TFDS lists its whole catalogue here: keep one line of it
+        reason = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+        raise ValueError(
+            f"Unknown TFDS dataset '{name}' ({reason}). See tfds.list_builders() for the "
+            f"names. Received: data='tfds:{name}'"
+        ) from None
     splits = set(builder.info.splits.keys()) if builder.info.splits else set()
     if "train" not in splits:
         # A mocked or not-yet-prepared dataset reports no splits; try anyway.

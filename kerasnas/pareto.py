@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from kerasnas.objective import Objective
-from kerasnas.runtime.records import TrialRecord
+from kerasnas.trial import TrialRecord
 
 
 def score_matrix(records: Sequence[TrialRecord], objectives: Sequence[Objective]) -> np.ndarray:

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 from kerasnas.result import SearchResult, load_search
 from kerasnas.runtime.progress import format_seconds
-from kerasnas.runtime.records import TrialRecord
+from kerasnas.trial import TrialRecord
 
 REPORT_DIR = "report"
 

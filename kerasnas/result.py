@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pathlib
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
+from kerasnas.jsonio import write_json  # noqa: F401 - re-exported
 from kerasnas.objective import Objective
-from kerasnas.runtime.records import TrialRecord
 from kerasnas.spaces.space import Architecture, SearchSpace
+from kerasnas.trial import TrialRecord, best_record, no_completed_trial_message
+from kerasnas.validation import check_int
 
 
 class SearchResult:
@@ -37,7 +41,7 @@ class SearchResult:
         data=None,
         settings: dict | None = None,
     ):
-        self.directory = pathlib.Path(directory)
+        self.directory = None if directory is None else pathlib.Path(directory)
         self.space = space
         self.objectives = list(objectives)
         self.objective = self.objectives[0]
@@ -63,10 +67,9 @@ class SearchResult:
         completed = self.completed
         if not completed:
             raise ValueError(
-                f"No trial completed in '{self.directory}'; see the errors in "
-                f"result.trials (statuses: {sorted({t.status for t in self.trials})})."
+                f"{no_completed_trial_message(self.trials)} Search directory: '{self.directory}'."
             )
-        return max(completed, key=lambda t: (self.objective.score(t.metrics), -t.number))
+        return best_record(completed, self.objective)
 
     @property
     def pareto_front(self) -> list[TrialRecord]:
@@ -160,16 +163,23 @@ class SearchResult:
         record = self.select(trial)
         if record.number in self._models:
             return self._models[record.number]
-        path = record.info.get("model_path")
-        if not path or not (self.directory / path).exists():
+        path = self._model_file(record.info.get("model_path"))
+        if path is None:
             raise ValueError(
                 f"Trial {record.number} has no kept model in '{self.directory}' (searches "
                 "with a callable evaluator train nothing, and only the best "
                 "keep_best_models are kept). Use result.train_model(trial) to train it."
             )
-        model = keras.models.load_model(self.directory / path)
+        model = keras.models.load_model(path)
         self._models[record.number] = model
         return model
+
+    def _model_file(self, relative) -> pathlib.Path | None:
+        """The kept model file `relative` names, if it exists inside the search directory."""
+        from kerasnas.runtime.journal import inside_directory
+
+        path = inside_directory(self.directory, relative)
+        return path if path is not None and path.is_file() else None
 
     def build_model(self, trial: int | str = "best"):
         """Builds a fresh, untrained, compiled model of a trial's architecture."""
@@ -202,16 +212,12 @@ class SearchResult:
 
         self._need_builder("train_model")
         record = self.select(trial)
-        epochs = epochs or self.settings.get("evaluator", {}).get("epochs", 5)
-        evaluator = FitEvaluator(
-            self.builder,
-            self.data,
-            epochs=epochs,
-            batch_size=self.settings.get("evaluator", {}).get("batch_size", 64),
-            learning_rate=self.settings.get("evaluator", {}).get("learning_rate", 1e-3),
-            optimizer=self.settings.get("evaluator", {}).get("optimizer", "adam"),
-            distribution_strategy=distribution_strategy,
-        )
+        config = {k: v for k, v in self.settings.get("evaluator", {}).items() if k != "constraints"}
+        evaluator = FitEvaluator.from_config(
+            config, self.builder, self.data, distribution_strategy=distribution_strategy,
+            **({"epochs": epochs} if epochs else {}),
+        )  # fmt: skip
+        epochs = evaluator.epochs
         return train_final_model(
             evaluator,
             record.architecture,
@@ -250,6 +256,8 @@ class SearchResult:
         overwrite: bool = False,
         model=None,
         card_notes: dict | None = None,
+        retrain_epochs: int | None = None,
+        distribution_strategy=None,
         **options,
     ):
         """Exports a trial's model as a TensorFlow Serving SavedModel.
@@ -258,31 +266,62 @@ class SearchResult:
         the SavedModel with a `serving_default` signature (input `inputs`;
         outputs `logits` and `probabilities`, or `predictions` for
         regression), `architecture.json` and `model_card.json`. The export
-        reloads itself and checks that its predictions match.
+        reloads itself and checks that its predictions match. Exporting the
+        same kept model with the same options again re-uses the version
+        already written (`info.reused`) rather than adding a duplicate.
+
+        Example:
+
+        ```python
+        import kerasnas
+        result = kerasnas.load_search("runs/demo")  # a directory written by a search
+        info = result.export("exports/demo", retrain_epochs=20)
+        print(info.path, info.reused)
+        ```
 
         Args:
             path: the model's base path (TF Serving's `--model_base_path`).
             trial: `"best"` or a trial number.
             version: the version number; defaults to the next free one.
             overwrite: replace an existing version.
-            model: a model to export instead of the kept one (e.g. retrained).
-            card_notes: extra JSON entries for the model card (e.g. how the
-                model was retrained).
-            card_notes: extra JSON entries for the model card (e.g. how the
-                model was retrained).
-            **options: passed to `kerasnas.export.export_saved_model`.
+            model: a model to export instead of the kept one.
+            card_notes: extra JSON entries for the model card.
+            retrain_epochs: first retrain the architecture from scratch on
+                training plus validation data for this many epochs; the
+                model card then describes the retrained model (its test
+                metrics when there is test data) and warns when it is worse
+                than the search trial, or trained for fewer epochs.
+            distribution_strategy: with `retrain_epochs`, where to retrain.
+            **options: passed to `kerasnas.export.export_saved_model`
+                (`mixed_precision`, `jit_compile`, `warmup`, `formats`, ...).
 
         Returns:
-            An `ExportInfo` with the version path and verification figures.
+            An `ExportInfo` with the version path and verification figures
+            (`info.warnings` lists what the card warns about).
+
+        Raises:
+            ValueError: for a `retrain_epochs` that is not a positive int.
         """
         from kerasnas.export.model_card import build_model_card
         from kerasnas.export.saved_model import export_saved_model
 
         record = self.select(trial)
-        model = model if model is not None else self.load_model(record.number)
+        fingerprint, notes = None, dict(card_notes or {})
+        if retrain_epochs is not None:
+            check_int("retrain_epochs", retrain_epochs, minimum=1)
+            model, retrained = self._retrain_for_export(record, retrain_epochs, distribution_strategy)
+            notes["retrained"] = retrained
+        elif model is None:
+            model = self.load_model(record.number)
+            fingerprint = self._export_fingerprint(record, options)
         card = build_model_card(self, record, model)
-        card.update(card_notes or {})
-        return export_saved_model(
+        card.update(notes)
+        if "retrained" in notes:
+            card["metrics"] = {
+                "test": card["metrics"]["test"],
+                "search_trial": {k: v for k, v in card["metrics"].items() if k != "test"},
+            }
+        info = export_saved_model(
             model,
             path,
             version=version,
@@ -291,8 +330,66 @@ class SearchResult:
             model_card=card,
             task=self.builder.task if self.builder is not None else None,
             sample_inputs=_sample_inputs(self.data),
+            source_fingerprint=fingerprint,
             **options,
         )
+        info.warnings = list(notes.get("retrained", {}).get("warnings", []))
+        info.card = card
+        return info
+
+    def _export_fingerprint(self, record: TrialRecord, options: dict) -> str | None:
+        """A digest of the kept model file, the trial and the export options."""
+        relative = record.info.get("model_path")
+        path = self._model_file(relative)
+        if path is None:
+            return None
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        digest.update(json.dumps([record.number, sorted(options.items())], default=str).encode())
+        return digest.hexdigest()
+
+    def _retrain_for_export(self, record: TrialRecord, epochs: int, distribution_strategy):
+        """Retrains on train + validation; returns the model and what the card says of it."""
+        search_epochs = self.settings.get("evaluator", {}).get("epochs")
+        model = self.train_model(
+            record.number,
+            epochs=epochs,
+            include_validation=True,
+            distribution_strategy=distribution_strategy,
+        )
+        retrained = {
+            "from_trial": record.number,
+            "data": "training + validation (no held-out validation metric)",
+            "epochs": epochs,
+            "search_epochs": search_epochs,
+            "warnings": [],
+        }
+        if search_epochs and epochs < search_epochs:
+            retrained["warnings"].append(
+                f"retrained for {epochs} epochs, fewer than the {search_epochs} the search "
+                "trial trained for"
+            )
+        if self.data is not None and self.data.test is not None:
+            from kerasnas.evaluation.fit import evaluate_model
+
+            retrained["test_metrics"] = mine = evaluate_model(model, self.data.test)
+            try:
+                trial_test = evaluate_model(self.load_model(record.number), self.data.test)
+            except ValueError:
+                trial_test = None
+            if trial_test is not None:
+                retrained["trial_test_metrics"] = trial_test
+                worse = _worse_metric(mine, trial_test, self.builder.task)
+                if worse:
+                    retrained["warnings"].append(
+                        f"the retrained model is worse than the search trial on the test "
+                        f"data: {worse}"
+                    )
+        for warning in retrained["warnings"]:
+            warnings.warn(f"Export of trial {record.number}: {warning}.", stacklevel=3)
+        return model, retrained
 
     # --------------------------------------------------------------- summary
     def summary(self, top: int = 10) -> str:
@@ -336,13 +433,39 @@ def _sample_inputs(data):
     return None
 
 
+def _reopen_data(data, builder_config: dict, settings: dict):
+    """`data=` of `load_search`: a name, a `SearchData`, or arrays `(x, y)`."""
+    from kerasnas.data import SearchData, from_arrays, resolve_data
+
+    if isinstance(data, str):
+        return resolve_data(data=data)
+    if isinstance(data, SearchData):
+        return data
+    if isinstance(data, tuple) and len(data) in (2, 4) and all(hasattr(a, "shape") for a in data):
+        kind = (builder_config.get("task") or {}).get("kind")
+        validation = (data[2], data[3]) if len(data) == 4 else None
+        return from_arrays(
+            data[0], data[1], validation_data=validation, task=kind, seed=settings.get("seed", 0)
+        )
+    raise ValueError(
+        "`data` must be a data name ('mnist1d', 'tfds:NAME'), a SearchData, or arrays "
+        f"(x, y) or (x, y, x_val, y_val). Received: data={_describe(data)}"
+    )
+
+
+def _describe(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def load_search(directory: str | os.PathLike, data=None) -> SearchResult:
     """Opens a finished (or interrupted) search directory as a `SearchResult`.
 
     The space and model builder are rebuilt from the stored settings (built-in
     spaces; a custom space class must be importable and constructible from
     its config). Data named `mnist1d` or `tfds:NAME` is reloaded so that
-    models can be retrained and tested; pass `data=` for array data.
+    models can be retrained and tested; for a search on arrays pass them
+    again: `data=(x, y)` or `data=(x, y, x_val, y_val)`.
 
     Example:
 
@@ -385,14 +508,19 @@ def load_search(directory: str | os.PathLike, data=None) -> SearchResult:
         if data is None and name and (name == "mnist1d" or name.startswith("tfds:")):
             data = resolve_data(data=name, seed=settings.get("seed", 0))
         elif data is not None:
-            data = resolve_data(data=data) if isinstance(data, str) else data
+            data = _reopen_data(data, config, settings)
     return SearchResult(
         folder.path, space, objectives, finished, builder=builder, data=data, settings=settings
     )
 
 
-def write_json(path: pathlib.Path, value: Any) -> None:
-    """Writes JSON with sorted keys and indentation."""
-    from kerasnas.runtime.journal import to_jsonable
-
-    path.write_text(json.dumps(to_jsonable(value), indent=2, sort_keys=True), encoding="utf-8")
+def _worse_metric(mine: dict, theirs: dict, task) -> str | None:
+    """Names the headline test metric on which `mine` is worse than `theirs`."""
+    name = "test_mae" if getattr(task, "kind", None) == "regression" else "test_accuracy"
+    if name not in mine or name not in theirs:
+        name = "test_loss"
+    if name not in mine or name not in theirs:
+        return None
+    lower_is_better = name in ("test_loss", "test_mae")
+    worse = mine[name] > theirs[name] if lower_is_better else mine[name] < theirs[name]
+    return f"{name} {mine[name]:.4f} against {theirs[name]:.4f}" if worse else None

@@ -5,11 +5,11 @@ import pytest
 
 import kerasnas
 from kerasnas.errors import ConstraintViolation
-from kerasnas.runtime.records import TrialRecord
 from kerasnas.spaces import Categorical, ChainSpace
 from kerasnas.strategies import NSGA2, RegularizedEvolution
 from kerasnas.tabular import NasBenchMacro
 from kerasnas.testing.simulate import simulate
+from kerasnas.trial import TrialRecord
 
 TARGET = "21021021"
 

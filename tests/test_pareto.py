@@ -9,10 +9,10 @@ from conftest import make_data
 import kerasnas
 from kerasnas import pareto
 from kerasnas.evaluation import Constraints, FitEvaluator
-from kerasnas.runtime.records import TrialRecord
 from kerasnas.spaces import ChainSpace
 from kerasnas.tabular import NasBenchMacro
 from kerasnas.testing.simulate import simulate
+from kerasnas.trial import TrialRecord
 
 ACC = kerasnas.Objective("acc")
 PARAMS = kerasnas.Objective("params")

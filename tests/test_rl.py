@@ -16,9 +16,9 @@ import pytest
 
 import kerasnas
 from kerasnas.errors import InvalidArchitectureError
-from kerasnas.runtime.records import TrialRecord
 from kerasnas.spaces import Categorical, Condition, SearchSpace, Subset
 from kerasnas.tabular import NasBenchMacro
+from kerasnas.trial import TrialRecord
 
 rl = pytest.importorskip("kerasnas.strategies.rl")
 tf = pytest.importorskip("tensorflow")

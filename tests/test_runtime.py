@@ -423,10 +423,21 @@ def test_corrupt_and_truncated_journal_lines_lose_nothing(tmp_path):
 def test_unwritable_directory_is_a_clear_error(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    with pytest.raises(PermissionError, match="Cannot create the search directory"):
+    # Issue 14: a path under a file is a NotADirectoryError (it was a PermissionError).
+    with pytest.raises(NotADirectoryError, match="search directory is a file"):
         kerasnas.search(
             space="chain", evaluator=score_layers, max_trials=1, directory=blocker / "run"
         )
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):  # root writes anywhere: nothing to refuse
+            return
+        with pytest.raises(PermissionError, match="not writable"):
+            kerasnas.search(space="chain", evaluator=score_layers, max_trials=1, directory=locked)
+    finally:
+        locked.chmod(0o700)
 
 
 # ------------------------------------------------------------ pruning

@@ -77,6 +77,33 @@ class Evaluator:
         """Parameters that define the evaluator (stored with the search)."""
         return {"class": type(self).__name__}
 
+    def reported_metrics(self) -> set[str] | None:
+        """The metric names every completed trial reports, or None if unknown.
+
+        A search refuses an objective outside this set before the first
+        trial. The default (None) means "cannot tell": a callable may
+        return anything.
+        """
+        return None
+
+
+def check_reported_objectives(evaluator: Evaluator, objectives) -> None:
+    """Refuses objectives that `evaluator` can say it never reports.
+
+    Raises:
+        ValueError: naming the objective and the metrics that are reported.
+    """
+    reported = evaluator.reported_metrics()
+    if reported is None:
+        return
+    for objective in objectives:
+        if objective.name not in reported:
+            raise ValueError(
+                f"The objective '{objective.name}' is not a metric this search's trials "
+                f"report. Reported metrics: {sorted(reported)}. "
+                f"Received: objective={objective.name!r}"
+            )
+
 
 class CallableEvaluator(Evaluator):
     """Scores architectures with a function: `fn(architecture) -> float | dict`.

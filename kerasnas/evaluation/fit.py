@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 import time
 from collections.abc import Sequence
@@ -200,6 +201,42 @@ class FitEvaluator(Evaluator):
             info["distribution"] = describe_strategy(self.distribution_strategy)
         return Evaluation(metrics=metrics, model=model, info=info)
 
+    @classmethod
+    def from_config(cls, config: dict, builder: ModelBuilder, data: SearchData, **overrides):
+        """Rebuilds an evaluator from `get_config()` (and the builder and data it trains with).
+
+        Settings missing from `config` take this class's defaults, so the
+        defaults live in one place. `overrides` replace settings (e.g.
+        `epochs` for a final training).
+
+        Example:
+
+        ```python
+        import numpy as np
+        import kerasnas
+        from kerasnas.builder import ModelBuilder
+        from kerasnas.data import from_arrays
+        data = from_arrays(np.random.rand(64, 8), np.arange(64) % 2)
+        space = kerasnas.spaces.ChainSpace(max_layers=1, operations=("dense",))
+        builder = ModelBuilder(space, data.input_shape, data.task)
+        evaluator = kerasnas.FitEvaluator(builder, data, epochs=3)
+        kerasnas.FitEvaluator.from_config(evaluator.get_config(), builder, data).epochs  # 3
+        ```
+        """
+        options = {k: v for k, v in dict(config).items() if k != "class"}
+        options.update(overrides)
+        if isinstance(options.get("constraints"), dict):
+            options["constraints"] = Constraints(**options["constraints"])
+        accepted = set(inspect.signature(cls.__init__).parameters) - {"self", "builder", "data"}
+        return cls(builder, data, **{k: v for k, v in options.items() if k in accepted})
+
+    def reported_metrics(self) -> set[str]:
+        """Loss and compiled metrics, with `val_` twins, plus the costs every trial records."""
+        names = ["loss", *_metric_names(self.builder.task.metrics())]
+        reported = set(names) | {f"val_{name}" for name in names}
+        reported |= {"params", "flops", "train_time_s", "latency_ms"}
+        return reported
+
     def get_config(self) -> dict:
         return {
             "class": type(self).__name__,
@@ -210,6 +247,17 @@ class FitEvaluator(Evaluator):
             "constraints": self.constraints.to_json(),
             **({"measure_latency": True} if self.measure_latency else {}),
         }
+
+
+def _metric_names(metrics) -> list[str]:
+    """The names Keras logs compiled metrics under (strings or metric objects)."""
+    names = []
+    for metric in metrics:
+        if isinstance(metric, str):
+            names.append({"acc": "accuracy"}.get(metric, metric))
+        else:
+            names.append(getattr(metric, "name", None) or getattr(metric, "__name__", str(metric)))
+    return names
 
 
 def evaluate_model(model: keras.Model, split, batch_size: int = 256, prefix: str = "test") -> dict:

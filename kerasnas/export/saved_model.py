@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import pathlib
 import shutil
@@ -24,7 +25,7 @@ from kerasnas.export.warmup import (
     write_rest_example,
     write_warmup_requests,
 )
-from kerasnas.result import write_json
+from kerasnas.jsonio import write_json
 
 INPUT_NAME = "inputs"
 ARCHITECTURE_FILE = "architecture.json"
@@ -49,6 +50,11 @@ class ExportInfo:
         latency: serving-signature CPU latency per batch size (median, p99 ms).
         formats: extra formats written (`keras`, `tflite`, `onnx`) and their checks.
         options: the export options (mixed precision, XLA, warmup).
+        reused: True when an identical earlier export was returned instead
+            of writing a new version.
+        warnings: what the model card warns about (e.g. a retrained model
+            worse than its search trial).
+        card: the model card written (None for a bare `export_saved_model`).
     """
 
     path: pathlib.Path
@@ -60,6 +66,9 @@ class ExportInfo:
     latency: list = dataclasses.field(default_factory=list)
     formats: dict = dataclasses.field(default_factory=dict)
     options: dict = dataclasses.field(default_factory=dict)
+    reused: bool = False
+    warnings: list = dataclasses.field(default_factory=list)
+    card: dict | None = None
 
     def __str__(self) -> str:
         return str(self.path)
@@ -71,6 +80,66 @@ def existing_versions(base_path: str | os.PathLike) -> list[int]:
     if not base.is_dir():
         return []
     return sorted(int(p.name) for p in base.iterdir() if p.is_dir() and p.name.isdigit())
+
+
+def remove_stale_staging(base: pathlib.Path) -> list[pathlib.Path]:
+    """Removes `.staging-VERSION-PID` folders whose exporting process is gone.
+
+    An export killed mid-way leaves its staging folder behind; TF Serving
+    ignores it, but it holds a whole SavedModel. Folders of a live process
+    (another export in progress) are left alone.
+
+    Returns:
+        The folders removed.
+    """
+    removed = []
+    if not base.is_dir():
+        return removed
+    for folder in base.glob(".staging-*"):
+        pid = folder.name.rsplit("-", 1)[-1]
+        if folder.is_dir() and pid.isdigit() and not _process_alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # our own leftovers from an earlier, failed export
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def find_identical_export(base: pathlib.Path, fingerprint: str | None) -> ExportInfo | None:
+    """The version under `base` written from the same source with the same options, if any."""
+    if fingerprint is None:
+        return None
+    for version in reversed(existing_versions(base)):
+        card_path = base / str(version) / MODEL_CARD_FILE
+        try:
+            card = json.loads(card_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        export = card.get("export") or {}
+        if export.get("source_fingerprint") == fingerprint:
+            return ExportInfo(
+                path=base / str(version),
+                base_path=base,
+                version=version,
+                signatures=export.get("signatures", {}),
+                max_abs_diff=float(export.get("max_abs_diff", 0.0)),
+                tolerance=float(export.get("tolerance", 0.0)),
+                latency=card.get("latency", []),
+                formats=export.get("formats", {}),
+                options={k: export[k] for k in ("mixed_precision", "jit_compile") if k in export},
+                reused=True,
+            )
+    return None
 
 
 def output_layers(model) -> dict:
@@ -188,6 +257,7 @@ def export_saved_model(
     formats=(),
     measure_latency: bool = True,
     check_cli: bool = True,
+    source_fingerprint: str | None = None,
 ) -> ExportInfo:
     """Writes `model` as a SavedModel that TensorFlow Serving can load.
 
@@ -244,6 +314,11 @@ def export_saved_model(
             `"tflite"` (`model.tflite`), `"onnx"` (`model.onnx`, optional extra).
         measure_latency: time the serving signature at batch 1, 32 and 256.
         check_cli: include the `saved_model_cli show` check.
+        source_fingerprint: identifies what is exported (the kept model's
+            bytes and the options). When a version under `base_path` carries
+            the same fingerprint and no `version` is asked for, that version
+            is returned (`info.reused`) instead of writing a duplicate that
+            TF Serving would then serve as "new".
 
     Returns:
         An `ExportInfo`.
@@ -266,6 +341,11 @@ def export_saved_model(
     if tolerance is None:
         tolerance = 1e-5
     base = pathlib.Path(base_path)
+    remove_stale_staging(base)
+    if version is None:
+        identical = find_identical_export(base, source_fingerprint)
+        if identical is not None:
+            return identical
     version = _next_version(base, version, overwrite)
     base.mkdir(parents=True, exist_ok=True)
     final = base / str(version)
@@ -330,6 +410,7 @@ def export_saved_model(
                 max_abs_diff=max_diff,
                 formats=extra_formats,
                 version=version,
+                source_fingerprint=source_fingerprint,
             )
             write_json(staging / MODEL_CARD_FILE, card)
             (staging / "MODEL_CARD.md").write_text(render_markdown(card), encoding="utf-8")

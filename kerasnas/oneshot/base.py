@@ -42,11 +42,10 @@ import numpy as np
 from kerasnas.errors import SpaceExhaustedError
 from kerasnas.oneshot.supernet import Supernet, build_supernet, check_supported
 from kerasnas.oneshot.training import SupernetTrainer, batches, num_batches
-from kerasnas.runtime.journal import Journal
-from kerasnas.runtime.records import COMPLETED, TrialRecord
 from kerasnas.spaces.space import Architecture, SearchSpace
 from kerasnas.strategies.base import Strategy
 from kerasnas.strategies.evolution import check_int
+from kerasnas.trial import COMPLETED, TrialRecord
 
 ONESHOT_DIR = "oneshot"
 
@@ -149,30 +148,34 @@ class OneShotStrategy(Strategy):
         """Raises a clear `ValueError` if this strategy cannot search `space`."""
         check_supported(space, input_shape, self.max_candidates)
 
-    def bind(self, evaluator, directory, seed: int = 0, verbose: int = 1) -> None:
-        """Gives the strategy the data, model settings and directory of its search.
+    def prepare(self, context) -> None:
+        """Runs the one-shot phase (or reads its result back) before the first `ask`.
 
-        Args:
-            evaluator: the search's `FitEvaluator` (its builder, data, epochs,
-                batch size and learning rate are the defaults).
-            directory: the search directory (its journal gets the events).
-            seed: the search seed.
-            verbose: 0 silent, 1 one line per supernet epoch.
+        The search loop calls it with its `PreparationContext`: the
+        `FitEvaluator` (its builder, data, epochs, batch size and learning
+        rate are the defaults), the storage (which gets the phase's events),
+        the search directory (for supernet checkpoints; None in memory), the
+        seed and the verbosity.
+
+        Raises:
+            ValueError: if the evaluator does not train on data.
         """
         self._bound = {
-            "evaluator": evaluator,
-            "directory": pathlib.Path(getattr(directory, "path", directory)),
-            "seed": int(seed),
-            "verbose": int(verbose),
+            "evaluator": context.evaluator,
+            "storage": context.storage,
+            "directory": None if context.directory is None else pathlib.Path(context.directory),
+            "seed": int(context.seed),
+            "verbose": int(context.verbose),
         }
         self._derived = None
+        self.derived()
 
     # ---------------------------------------------------------------- asking
     def ask(self, history: Sequence[TrialRecord], rng: np.random.Generator) -> Architecture:
         if self._bound is None:
             raise RuntimeError(
                 f"The '{self.name}' strategy trains a supernet on the search's data, so it "
-                "must be bound to it: use kerasnas.search(..., strategy="
+                "must be prepared with it: use kerasnas.search(..., strategy="
                 f"'{self.name}') or kerasnas.oneshot.run_one_shot(...)."
             )
         tried = {record.key for record in history}
@@ -187,7 +190,7 @@ class OneShotStrategy(Strategy):
     def derived(self) -> list[Architecture]:
         """The derived architectures, best first (runs the one-shot phase once)."""
         if self._derived is None:
-            journal = Journal(self._bound["directory"])
+            journal = self._bound["storage"]
             events = list(journal.events())
             finished = [e for e in events if e["event"] == "oneshot_finished"]
             if finished:
@@ -196,7 +199,7 @@ class OneShotStrategy(Strategy):
                 self._derived = self._run(journal, events)
         return list(self._derived)
 
-    def _run(self, journal: Journal, events: list) -> list[Architecture]:
+    def _run(self, journal, events: list) -> list[Architecture]:
         run = OneShotRun(self, journal, events)
         ranked = self._search(run)
         ranked = ranked[: self.top_k]
@@ -226,7 +229,7 @@ class OneShotStrategy(Strategy):
 class OneShotRun:
     """The state of one one-shot phase: supernet, trainer, data, journal, checkpoints."""
 
-    def __init__(self, strategy: OneShotStrategy, journal: Journal, events: list):
+    def __init__(self, strategy: OneShotStrategy, journal, events: list):
         bound = strategy._bound
         evaluator = bound["evaluator"]
         self.strategy = strategy
@@ -240,7 +243,8 @@ class OneShotRun:
         self.epochs = strategy.epochs or evaluator.epochs
         self.batch_size = strategy.batch_size or evaluator.batch_size
         self.learning_rate = strategy.learning_rate or evaluator.learning_rate
-        self.folder = bound["directory"] / ONESHOT_DIR
+        directory = bound["directory"]
+        self.folder = None if directory is None else directory / ONESHOT_DIR
         self.started = time.time()
         self.supernet: Supernet = build_supernet(
             self.space,
@@ -309,6 +313,8 @@ class OneShotRun:
             return
         for event in reversed(epochs):
             epoch = int(event["epoch"])
+            if self.folder is None:
+                break
             path = self.folder / f"supernet-{run_id}-epoch{epoch:04d}.weights.h5"
             if event.get("checkpoint") and path.exists():
                 self.supernet.load_weights(path)
@@ -337,7 +343,7 @@ class OneShotRun:
     def end_epoch(self, epoch: int, metrics: dict, duration: float, **state) -> None:
         """Checkpoints the weights, journals the epoch and prints a line."""
         checkpoint = False
-        if self.strategy.checkpoint:
+        if self.strategy.checkpoint and self.folder is not None:
             self.folder.mkdir(parents=True, exist_ok=True)
             path = self._checkpoint_path(epoch)
             tmp = path.with_name(path.name.replace(".weights.h5", ".tmp.weights.h5"))

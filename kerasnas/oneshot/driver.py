@@ -24,6 +24,7 @@ def run_one_shot(
     keep_best_models: int = 3,
     verbose: int = 1,
     callbacks: Sequence[Any] = (),
+    **search_options,
 ) -> SearchResult:
     """Runs a one-shot search: supernet phase, derivation, retraining from scratch.
 
@@ -65,6 +66,9 @@ def run_one_shot(
         keep_best_models: trained models kept on disk.
         verbose: 0 silent, 1 one line per supernet epoch and trial.
         callbacks: Keras callbacks for the retraining `fit`.
+        **search_options: other `kerasnas.Search` arguments for the
+            retraining trials (`executor`, `trial_timeout`, `tensorboard`,
+            `progress_bar`, ...).
 
     Returns:
         A `SearchResult` whose trials are the retrained architectures.
@@ -80,27 +84,45 @@ def run_one_shot(
             f"`strategy` must be a one-shot strategy (DARTS, ENAS or SPOS). "
             f"Received: strategy={strategy!r}"
         )
-    if not isinstance(evaluator, FitEvaluator):
-        raise ValueError(
-            f"The one-shot strategy '{strategy.name}' trains a supernet on data and retrains "
-            "what it derives with model.fit; it cannot use a callable or custom evaluator. "
-            f"Pass x/y or data= instead. Received: evaluator={evaluator!r}"
-        )
-    strategy.check_space(space, evaluator.builder.input_shape)
     search = Search(
         space,
         strategy,
         evaluator,
         objectives,
         directory,
-        max_trials=min(int(max_trials), strategy.top_k),
+        max_trials=check_one_shot(strategy, space, evaluator, max_trials),
         seed=seed,
-        builder=evaluator.builder,
-        data=evaluator.data,
+        builder=getattr(evaluator, "builder", None),
+        data=getattr(evaluator, "data", None),
         overwrite=overwrite,
         keep_best_models=keep_best_models,
         verbose=verbose,
         callbacks=callbacks,
+        **search_options,
     )
-    strategy.bind(evaluator, search.directory, seed=seed, verbose=verbose)
     return search.run()
+
+
+def check_one_shot(strategy, space, evaluator, max_trials, pruner=None, proxy=None) -> int:
+    """Refuses what a one-shot strategy cannot honour; returns how many trials to retrain.
+
+    Raises:
+        ValueError: for an evaluator that does not train on data, a pruner
+            or proxy (the supernet ranks candidates itself), or a space the
+            supernets do not support, with the reason.
+    """
+    if not isinstance(evaluator, FitEvaluator):
+        raise ValueError(
+            f"The one-shot strategy '{strategy.name}' trains a supernet on data and retrains "
+            "what it derives with model.fit; it cannot use a callable or custom evaluator. "
+            f"Pass x/y or data= instead. Received: evaluator={evaluator!r}"
+        )
+    for name, value in (("pruner", pruner), ("proxy", proxy)):
+        if value is not None:
+            raise ValueError(
+                f"`{name}` ranks or stops many candidates, but the one-shot strategy "
+                f"'{strategy.name}' ranks candidates with its supernet and retrains only "
+                f"the {strategy.top_k} it derives. Received: {name}={value!r}"
+            )
+    strategy.check_space(space, evaluator.builder.input_shape)
+    return min(int(max_trials), strategy.top_k)

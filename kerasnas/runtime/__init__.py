@@ -21,8 +21,8 @@ from kerasnas.runtime.pruning import (
 )
 from kerasnas.runtime.pruning import simulate as simulate_pruner
 from kerasnas.runtime.ray_executor import RayExecutor, init_local_ray
-from kerasnas.runtime.records import COMPLETED, FAILED, REJECTED, TrialRecord
 from kerasnas.runtime.trial import TrialJob, TrialOutcome, run_trial_job
+from kerasnas.trial import COMPLETED, FAILED, REJECTED, TrialRecord
 
 __all__ = [
     "COMPLETED",

@@ -10,7 +10,14 @@ import time
 from typing import Any
 
 from kerasnas.errors import IncompatibleSearchError
-from kerasnas.runtime.journal import JOURNAL_FILE, Journal, dumps
+from kerasnas.runtime.journal import (
+    JOURNAL_FILE,
+    PRIVATE_FILE_MODE,
+    Journal,
+    dumps,
+    ensure_directory,
+    inside_directory,
+)
 from kerasnas.spaces.space import FORMAT_VERSION
 from kerasnas.version import __version__
 
@@ -42,14 +49,21 @@ class SearchDirectory:
     <directory>/trials/trial_0007/  model.keras of the best trials kept
     ```
 
+    Constructing one touches nothing on disk; `lock()` creates the
+    directory (owner-only) and claims it.
+
     Args:
-        path: the directory (created if missing).
+        path: the directory.
     """
 
     def __init__(self, path: str | os.PathLike):
         self.path = pathlib.Path(path)
         self.journal = Journal(self.path)
         self.settings_path = self.path / SETTINGS_FILE
+
+    def inside(self, relative) -> pathlib.Path | None:
+        """The path `relative` names inside this directory, or None if it would leave it."""
+        return inside_directory(self.path, relative)
 
     def trial_dir(self, number: int) -> pathlib.Path:
         """The folder of trial `number` (not created)."""
@@ -81,9 +95,11 @@ class SearchDirectory:
         Raises:
             IncompatibleSearchError: if another running process holds it.
         """
+        ensure_directory(self.path)
         try:
             import fcntl
         except ImportError:  # pragma: no cover - not POSIX: no lock
+            self.locked = True
             return
         handle = open(self.path / LOCK_FILE, "a+", encoding="utf-8")
         try:
@@ -101,6 +117,7 @@ class SearchDirectory:
         handle.write(str(os.getpid()))
         handle.flush()
         self._lock = handle
+        self.locked = True
 
     def unlock(self) -> None:
         """Releases `lock()`."""
@@ -108,6 +125,7 @@ class SearchDirectory:
         if handle is not None:
             handle.close()
             self._lock = None
+        self.locked = False
 
     def stored_settings(self) -> dict | None:
         """The stored settings; from the journal's first event if `search.json` is gone."""
@@ -128,11 +146,23 @@ class SearchDirectory:
         settings.setdefault("kerasnas_version", __version__)
         settings.setdefault("created_at", time.time())
         tmp = self.settings_path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(json.loads(dumps(settings)), indent=2), encoding="utf-8")
+        text = json.dumps(json.loads(dumps(settings)), indent=2).encode("utf-8")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+        try:
+            os.write(fd, text)
+        finally:
+            os.close(fd)
+        os.chmod(tmp, PRIVATE_FILE_MODE)
         os.replace(tmp, self.settings_path)
 
     def clear(self) -> None:
-        """Removes this search's files (settings, journal, kept models, data copy, logs)."""
+        """Removes this search's files (settings, journal, kept models, data copy, logs).
+
+        Call it only while holding `lock()`: a search that another process
+        is running must never lose its files.
+        """
+        if not getattr(self, "locked", False):
+            raise RuntimeError("SearchDirectory.clear() needs the directory lock; call lock() first.")
         for name in (SETTINGS_FILE, JOURNAL_FILE, JOURNAL_FILE + ".partial"):
             (self.path / name).unlink(missing_ok=True)
         for folder in (TRIALS_DIR, "data", "tensorboard", "report"):

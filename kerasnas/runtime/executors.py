@@ -36,76 +36,22 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
-from typing import Any
 
-from kerasnas.errors import KerasNASError
-from kerasnas.evaluation.base import Evaluator
-from kerasnas.runtime.directory import SearchDirectory
-from kerasnas.runtime.records import FAILED
-from kerasnas.runtime.trial import TrialJob, TrialOutcome, over_time_limit_message, run_trial_job
+from kerasnas.runtime.executor_base import Executor, ExecutorError, PooledExecutor
+from kerasnas.runtime.trial import (
+    LOST_WORKER,
+    TrialJob,
+    TrialOutcome,
+    over_time_limit_message,
+    run_trial_job,
+)
+from kerasnas.trial import FAILED
 
 # The worker's entry point: the search process's import path first, then the loop.
 _WORKER_BOOT = (
     "import json, sys; sys.path[:0] = json.loads(sys.argv[1]); "
     "from kerasnas.runtime.worker import main; main(int(sys.argv[2]), int(sys.argv[3]))"
 )
-
-
-class ExecutorError(KerasNASError):
-    """Trials cannot run at all (e.g. a worker process cannot start)."""
-
-
-class Executor:
-    """Runs trials. The interface the `Search` loop drives.
-
-    Subclasses implement `submit`, `wait` and, if they hold resources,
-    `start` and `shutdown`. An executor may run up to `capacity` trials at
-    once; outcomes may come back in any order. Jobs and outcomes are plain
-    data (`TrialJob.to_json()`, `TrialOutcome.to_json()`) and workers are
-    stateless, so an executor for a cluster (e.g. Ray actors that each
-    rebuild the evaluator from `worker.evaluator_spec(...)` and call
-    `run_trial_job`) fits the same interface. The search journals a trial
-    as started when it is submitted and as finished when its outcome comes
-    back, so a resumed search retries every trial that was in flight.
-
-    Example:
-
-    ```python
-    import kerasnas
-    executor = kerasnas.runtime.get_executor("process", workers=1, recycle_after=20)
-    # kerasnas.search(..., executor=executor)
-    ```
-    """
-
-    name = "executor"
-    #: Trials this executor runs at the same time.
-    capacity = 1
-    #: Set by `choose_executor("auto", ...)`; the search may then fall back
-    #: to the local executor when trials cannot be sent to workers.
-    chosen_automatically = False
-
-    def start(
-        self, evaluator: Evaluator, directory: SearchDirectory, callbacks: Sequence[Any] = ()
-    ) -> None:
-        """Prepares to run trials of `evaluator` for the search in `directory`."""
-        self.evaluator = evaluator
-        self.directory = directory
-        self.callbacks = list(callbacks)
-
-    def submit(self, job: TrialJob) -> None:
-        """Queues a job; the executor runs it when it has room."""
-        raise NotImplementedError
-
-    def wait(self) -> list[TrialOutcome]:
-        """Blocks until at least one submitted trial has finished; returns the outcomes."""
-        raise NotImplementedError
-
-    def shutdown(self) -> None:
-        """Stops whatever the executor started (unfinished trials are abandoned)."""
-
-    def get_config(self) -> dict:
-        return {"name": self.name}
 
 
 class LocalExecutor(Executor):
@@ -135,57 +81,6 @@ class LocalExecutor(Executor):
             return []
         job = self._queue.pop(0)
         return [run_trial_job(self.evaluator, job, self.callbacks)]
-
-
-class PooledExecutor(Executor):
-    """Base of the executors that hand queued jobs to a pool of worker slots.
-
-    Subclasses keep `self._slots` (objects with `state`, `job` and
-    `job_started`; `state` is one of empty, booting, idle, busy) and
-    `self._queue` (a list of `TrialJob`), and implement `_started`,
-    `_launch(slot)` (start a worker in an empty slot) and `_send(slot, job)`
-    (hand a job to an idle worker). Queued jobs go to idle workers in slot
-    order; empty slots are started while jobs wait.
-    """
-
-    def _started(self) -> bool:
-        raise NotImplementedError
-
-    def _launch(self, slot) -> None:
-        raise NotImplementedError
-
-    def _send(self, slot, job: TrialJob) -> None:
-        raise NotImplementedError
-
-    @staticmethod
-    def _past_time_limit(slot, now: float) -> bool:
-        """Whether a busy slot's trial is over its time limit plus the grace.
-
-        The trial stops itself at the limit (`TimeLimit`); the executor kills
-        the worker only past 5% more plus 2 s, so that a trial ending on its
-        own is not killed.
-        """
-        limit = slot.job.time_limit
-        return limit is not None and now - slot.job_started > limit * 1.05 + 2.0
-
-    def submit(self, job: TrialJob) -> None:
-        if not self._started():
-            raise ExecutorError(
-                f"{type(self).__name__}.start(...) must be called before submit(...)."
-            )
-        self._queue.append(job)
-        self._dispatch()
-
-    def _dispatch(self) -> None:
-        for slot in self._slots:
-            if not self._queue:
-                return
-            if slot.state == "empty":
-                self._launch(slot)
-            elif slot.state == "idle":
-                job = self._queue.pop(0)
-                self._send(slot, job)
-                slot.state, slot.job, slot.job_started = "busy", job, time.time()
 
 
 class _Slot:
@@ -370,6 +265,12 @@ class ProcessExecutor(PooledExecutor):
         self._stop(slot, kill=True)
         return outcome
 
+    def _lost(self, slot: _Slot, error: str) -> TrialOutcome:
+        """A failed outcome marked as a lost worker: the search loop runs it once more."""
+        outcome = self._fail(slot, error)
+        outcome.info[LOST_WORKER] = True
+        return outcome
+
     def _rss_mb(self, slot: _Slot) -> float:
         try:
             import psutil
@@ -410,7 +311,7 @@ class ProcessExecutor(PooledExecutor):
                     code = slot.process.wait(timeout=5)
                 except subprocess.TimeoutExpired:
                     code = None
-                return self._fail(
+                return self._lost(
                     slot,
                     f"WorkerDied: the worker process died during the trial (exit code {code}; "
                     "a crash or the system's out-of-memory killer)",
@@ -472,7 +373,7 @@ class ProcessExecutor(PooledExecutor):
                 # Let a final message, if any, be read on the next poll.
                 if not slot.conn.poll():
                     outcomes.append(
-                        self._fail(
+                        self._lost(
                             slot,
                             f"WorkerDied: the worker process died during the trial (exit "
                             f"code {slot.process.returncode})",
@@ -535,6 +436,29 @@ def choose_executor(
         executor.chosen_automatically = True
         return executor
     return get_executor(executor, **options)
+
+
+def start_executor(executor: Executor, evaluator, directory, callbacks=()) -> Executor:
+    """Starts `executor`; one chosen by "auto" falls back to the local executor.
+
+    Worker processes need an evaluator they can rebuild; when they cannot
+    (a lambda, a class in `__main__`), an automatic choice warns and runs
+    trials in this process instead. An executor the user chose raises.
+
+    Returns:
+        The executor that was started.
+    """
+    try:
+        executor.start(evaluator, directory, callbacks)
+    except ValueError as e:
+        if not executor.chosen_automatically:
+            raise
+        import warnings
+
+        warnings.warn(f"Running trials in this process: {e}", stacklevel=3)
+        executor = LocalExecutor()
+        executor.start(evaluator, directory, callbacks)
+    return executor
 
 
 def get_executor(executor="local", **options) -> Executor:

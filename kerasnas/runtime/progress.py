@@ -7,7 +7,7 @@ import time
 from typing import TextIO
 
 from kerasnas.objective import Objective
-from kerasnas.runtime.records import TrialRecord
+from kerasnas.trial import TrialRecord
 
 
 def format_seconds(seconds: float) -> str:

@@ -37,7 +37,8 @@ import keras
 import numpy as np
 
 from kerasnas.objective import Objective
-from kerasnas.runtime.records import TrialRecord
+from kerasnas.trial import TrialRecord
+from kerasnas.validation import accepted_keywords, check_option_keys
 
 
 class Pruner:
@@ -286,7 +287,9 @@ _PRUNERS = {
 PRUNER_NAMES = tuple(_PRUNERS)
 
 
-def get_pruner(pruner, max_epochs: int | None = None, **options) -> Pruner | None:
+def get_pruner(
+    pruner, max_epochs: int | None = None, evaluator=None, **options
+) -> Pruner | None:
     """Returns a pruner from a name (with options), an object, or None.
 
     Example:
@@ -299,11 +302,19 @@ def get_pruner(pruner, max_epochs: int | None = None, **options) -> Pruner | Non
     Args:
         pruner: a name from `PRUNER_NAMES`, a `Pruner`, or None.
         max_epochs: the full budget, used by `"hyperband"`.
+        evaluator: the search's evaluator, if known: a pruner needs one
+            that trains for epochs.
         **options: constructor arguments for a pruner given by name.
 
     Raises:
         ValueError: for an unknown name.
     """
+    if pruner is not None and evaluator is not None and not evaluator.produces_models:
+        raise ValueError(
+            "A pruner stops training early, so it needs an evaluator that trains for "
+            f"epochs (e.g. FitEvaluator). Received: pruner={pruner!r} with "
+            f"evaluator={type(evaluator).__name__}"
+        )
     if pruner is None or isinstance(pruner, Pruner):
         if options and pruner is not None:
             raise ValueError(
@@ -314,6 +325,9 @@ def get_pruner(pruner, max_epochs: int | None = None, **options) -> Pruner | Non
         raise ValueError(
             f"Unknown pruner. Known pruners: {list(PRUNER_NAMES)}. Received: pruner={pruner!r}"
         )
+    check_option_keys(
+        "pruner_options", options, accepted_keywords(_PRUNERS[pruner]), f"pruner {pruner!r}"
+    )
     if _PRUNERS[pruner] is Hyperband and max_epochs is not None:
         options.setdefault("max_epochs", max_epochs)
     return _PRUNERS[pruner](**options)

@@ -13,7 +13,6 @@ directory. Ray is imported only when this executor starts.
 from __future__ import annotations
 
 import atexit
-import dataclasses
 import os
 import pathlib
 import shutil
@@ -22,9 +21,9 @@ import tempfile
 import time
 from collections.abc import Mapping
 
-from kerasnas.runtime.executors import ExecutorError, PooledExecutor
-from kerasnas.runtime.records import FAILED
-from kerasnas.runtime.trial import TrialJob, TrialOutcome, over_time_limit_message
+from kerasnas.runtime.executor_base import ExecutorError, PooledExecutor
+from kerasnas.runtime.trial import LOST_WORKER, TrialJob, TrialOutcome, over_time_limit_message
+from kerasnas.trial import FAILED
 
 _INSTALL = "executor='ray' needs Ray: pip install 'kerasnas[ray]' (or pip install 'ray>=2.60')"
 
@@ -152,10 +151,10 @@ class RayExecutor(PooledExecutor):
     not oversubscribe its cores.
 
     Faults: an actor that dies during a trial (its process killed, its node
-    lost) is replaced and the trial runs again once, on a fresh actor; the
-    retry is written to the journal (a `trial_started` event with attempt
-    2) and the trial's record says `attempt == 2`. A second death fails
-    the trial. A trial over its time limit (plus 5% and 2 s) is killed with
+    lost) is replaced and the trial's outcome says its worker was lost; the
+    search loop then runs it once more (the storage journals a
+    `trial_started` event with attempt 2 and the record says
+    `attempt == 2`). A second death fails the trial. A trial over its time limit (plus 5% and 2 s) is killed with
     its actor and fails. The search process can be killed at any moment
     and the search resumed from its journal, as with the other executors:
     its actors (and a local Ray instance it started) end with it.
@@ -265,11 +264,11 @@ class RayExecutor(PooledExecutor):
         self._actor_class = None
         self._owns_ray = False
         self._temp_dir: str | None = None
-        self._retry_reasons: dict[int, str] = {}
         self._boot_deaths = 0
         #: Actors started so far (for tests and benchmarks).
         self.actors_started = 0
-        #: Trial numbers run again after their actor died.
+        #: Trial numbers whose actor died during the trial (the search
+        #: loop runs each once more).
         self.retried: list[int] = []
 
     # ------------------------------------------------------------ lifecycle
@@ -433,8 +432,6 @@ class RayExecutor(PooledExecutor):
             tmp.write_bytes(value["model"])
             os.replace(tmp, path)
         outcome.info.setdefault("worker", {"pid": slot.pid, "host": slot.host})
-        if job.number in self._retry_reasons:
-            outcome.info["retried_after"] = self._retry_reasons.pop(job.number)
         slot.trials_done += 1
         slot.state, slot.job, slot.ref = "idle", None, None
         if slot.trials_done >= self.recycle_after:
@@ -456,35 +453,15 @@ class RayExecutor(PooledExecutor):
                     f"{self._boot_deaths} Ray workers in a row died while starting: {reason}"
                 )
             return None
-        job = slot.job
-        if job.attempt >= 2:
-            self._retry_reasons.pop(job.number, None)
-            return self._fail(slot, reason + "; it had died once already on this trial")
-        self._stop(slot)
-        retry = dataclasses.replace(job, attempt=job.attempt + 1)
-        event = {
-            "event": "trial_started",
-            "trial": job.number,
-            "attempt": retry.attempt,
-            "architecture": dict(job.architecture),
-            "key": job.key,
-            "seed": job.seed,
-            "time": time.time(),
-            "retry_after": reason,
-        }
-        if job.info:
-            event["info"] = dict(job.info)
-        self.directory.journal.append(event)
-        self._retry_reasons[job.number] = reason
-        self.retried.append(job.number)
-        self._queue.insert(0, retry)
-        return None
+        # The search loop runs a trial whose worker was lost once more.
+        self.retried.append(slot.job.number)
+        outcome = self._fail(slot, reason)
+        outcome.info[LOST_WORKER] = True
+        return outcome
 
     def _fail(self, slot: _Slot, error: str) -> TrialOutcome:
         job = slot.job
         info = dict(job.info)
-        if job.number in self._retry_reasons:
-            info["retried_after"] = self._retry_reasons.pop(job.number)
         outcome = TrialOutcome(
             number=job.number,
             status=FAILED,

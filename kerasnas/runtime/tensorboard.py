@@ -20,8 +20,8 @@ import pathlib
 from collections.abc import Sequence
 
 from kerasnas.objective import Objective
-from kerasnas.runtime.records import TrialRecord
 from kerasnas.spaces.space import SearchSpace
+from kerasnas.trial import TrialRecord
 
 _SCALAR_TYPES = (bool, int, float, str)
 

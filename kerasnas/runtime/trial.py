@@ -20,12 +20,12 @@ from typing import Any
 
 import keras
 
-from kerasnas.errors import ConstraintViolation
+from kerasnas.errors import ConstraintViolation, SearchAborted
 from kerasnas.evaluation.base import Evaluator, TrialContext
 from kerasnas.evaluation.costs import measure_latency
 from kerasnas.objective import Objective
-from kerasnas.runtime.records import COMPLETED, FAILED, REJECTED
 from kerasnas.spaces.space import Architecture
+from kerasnas.trial import COMPLETED, FAILED, REJECTED, TrialRecord
 
 
 @dataclasses.dataclass
@@ -119,6 +119,66 @@ class TrialOutcome:
     @classmethod
     def from_json(cls, data: dict) -> TrialOutcome:
         return cls(**data)
+
+    def to_record(self, architecture, key: str, seed: int, started: float, attempt: int):
+        """The `TrialRecord` of this outcome (executor-only flags left out)."""
+        return TrialRecord(
+            number=self.number,
+            architecture=architecture,
+            status=self.status,
+            metrics=dict(self.metrics),
+            key=key,
+            seed=seed,
+            started_at=started,
+            duration_s=self.duration_s,
+            error=self.error,
+            attempt=attempt,
+            info={k: v for k, v in self.info.items() if k != LOST_WORKER},
+        )
+
+
+def missing_objective_message(objective, record) -> str:
+    """Why a completed trial without the objective counts as failed."""
+    return (
+        f"objective '{objective.name}' is not among the trial's metrics "
+        f"{sorted(record.metrics)} (or is not a finite number)"
+    )
+
+
+def check_streaks(history, rejections: int, max_failures: int, max_rejections: int, where):
+    """Stops a search after too many failed trials, or rejected candidates, in a row.
+
+    Args:
+        history: the trials so far, in order.
+        rejections: rejected candidates in a row, up to the last one.
+        max_failures: failed trials in a row that abort (rejections do not
+            break a streak of failures; a completed trial does).
+        max_rejections: rejected candidates in a row that abort.
+        where: the search directory, for the message.
+
+    Raises:
+        SearchAborted: saying which streak and the last reason.
+    """
+    if rejections >= max_rejections:
+        raise SearchAborted(
+            f"{rejections} candidates in a row broke the constraints "
+            f"(last: {history[-1].error}); loosen them or narrow the space."
+        )
+    streak = 0
+    for past in reversed(history):
+        if past.ok:
+            break
+        streak += past.status == FAILED
+    if streak >= max_failures:
+        raise SearchAborted(
+            f"{streak} trials failed in a row; the last one: {history[-1].error}. "
+            f"See the journal in '{where}'."
+        )
+
+
+#: `TrialOutcome.info` flag: the worker running the trial died (a crash, a
+#: lost node), so the search loop may run the trial once more.
+LOST_WORKER = "lost_worker"
 
 
 def over_time_limit_message(limit: float) -> str:

@@ -13,6 +13,7 @@ as a transient pickled message, so it must be importable by the worker
 from __future__ import annotations
 
 import os
+import pathlib
 import pickle
 import threading
 import time
@@ -22,14 +23,21 @@ from typing import Any
 import numpy as np
 
 from kerasnas.runtime.directory import SearchDirectory
+from kerasnas.runtime.journal import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE
 
 DATA_DIR = "data"
 _SPLITS = ("train", "validation")
 
 
-def _save_array(path, array) -> None:
+def save_array(path, array) -> None:
+    """Writes a training-data copy atomically, readable by its owner only (it is the user's data)."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    os.chmod(path.parent, PRIVATE_DIR_MODE)
     tmp = path.with_name(path.stem + ".tmp.npy")
-    np.save(tmp, np.asarray(array), allow_pickle=False)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+    with os.fdopen(fd, "wb") as f:
+        np.save(f, np.asarray(array), allow_pickle=False)
     os.replace(tmp, path)
 
 
@@ -93,8 +101,8 @@ def evaluator_spec(
             folder.mkdir(parents=True, exist_ok=True)
             for split in _SPLITS:
                 x, y = getattr(data, split)
-                _save_array(folder / f"{split}_x.npy", x)
-                _save_array(folder / f"{split}_y.npy", y)
+                save_array(folder / f"{split}_x.npy", x)
+                save_array(folder / f"{split}_y.npy", y)
             data_spec["directory"] = str(folder)
         elif not data.name.startswith("tfds:"):
             raise ValueError(
@@ -146,7 +154,6 @@ def evaluator_from_spec(spec: dict):
     from kerasnas.builder.builder import ModelBuilder
     from kerasnas.builder.task import Task
     from kerasnas.data import SearchData, load_tfds
-    from kerasnas.evaluation.constraints import Constraints
     from kerasnas.evaluation.fit import FitEvaluator
     from kerasnas.spaces import space_from_config
 
@@ -193,9 +200,7 @@ def evaluator_from_spec(spec: dict):
         Task.from_json(builder_config["task"]),
         normalization=tuple(builder_norm) if builder_norm else None,
     )
-    fit = dict(spec["fit"])
-    fit["constraints"] = Constraints(**fit["constraints"])
-    return FitEvaluator(builder, data, **fit), list(spec.get("callbacks", []))
+    return FitEvaluator.from_config(spec["fit"], builder, data), list(spec.get("callbacks", []))
 
 
 def _watch_parent(parent_pid: int, interval: float = 1.0) -> None:

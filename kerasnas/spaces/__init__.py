@@ -28,6 +28,7 @@ from kerasnas.spaces.space import Architecture, SearchSpace
 from kerasnas.spaces.template import SEGMENT_TYPES, TemplateSpace
 from kerasnas.spaces.templates import TEMPLATES, multi_branch_template, staged_template
 from kerasnas.spaces.training import training_decisions, with_training
+from kerasnas.validation import accepted_keywords, check_option_keys
 
 #: Space classes that `space_from_config` can rebuild from stored settings.
 SPACE_CLASSES = {
@@ -159,6 +160,9 @@ def get(space, input_shape: Sequence[int] | None = None, **options) -> SearchSpa
     default = _DEFAULTS[space](tuple(input_shape) if input_shape is not None else None)
     if not options:
         return default
+    check_option_keys(
+        "space_options", options, accepted_keywords(type(default)), f"space {space!r}"
+    )
     config = default.get_config()
     config.update(options)
     return space_from_config(config)

@@ -35,6 +35,7 @@ from kerasnas.builder.cell_ops import (
 from kerasnas.errors import InvalidArchitectureError
 from kerasnas.spaces.decisions import Categorical, Subset
 from kerasnas.spaces.space import Architecture, SearchSpace, _as_rng
+from kerasnas.validation import check_int
 
 NB201_OPERATIONS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 DARTS_OPERATIONS = (
@@ -75,12 +76,26 @@ DARTS_V2_GENOTYPE = {
 }
 
 
+#: Upper bounds on cell-space sizes: far beyond any published cell space, and
+#: small enough that building the space and its models stays quick.
+CELL_LIMITS = {
+    "num_nodes": 16,
+    "channels": 4096,
+    "cells_per_stage": 64,
+    "num_stages": 8,
+    "num_cells": 64,
+    "stem_multiplier": 16,
+}
+
+
 def _positive_int(parameter: str, value, minimum: int = 1) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
-        raise ValueError(
-            f"`{parameter}` must be an int >= {minimum}. Received: {parameter}={value!r}"
-        )
-    return int(value)
+    return check_int(
+        parameter,
+        value,
+        minimum=minimum,
+        maximum=CELL_LIMITS[parameter],
+        why="Larger cell spaces do not build or train in a search's budget.",
+    )
 
 
 # ---------------------------------------------------------------------------

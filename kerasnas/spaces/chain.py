@@ -10,9 +10,12 @@ import keras
 from kerasnas.builder import ops as op_lib
 from kerasnas.spaces.decisions import Categorical, Condition
 from kerasnas.spaces.space import Architecture, SearchSpace
+from kerasnas.validation import check_int
 
 DEFAULT_OPERATIONS = ("conv", "sepconv", "maxpool", "avgpool", "dense", "identity")
 HEAD_POOLING = ("global_avg", "global_max", "flatten")
+#: The deepest chain a space may describe (the size of a space grows with it).
+MAX_LAYERS = 64
 
 
 def _check_choices(parameter: str, values: Sequence[Any], allowed=None) -> tuple:
@@ -80,10 +83,13 @@ class ChainSpace(SearchSpace):
         head_pooling: Sequence[str] = HEAD_POOLING,
         name: str = "chain",
     ):
-        if not isinstance(max_layers, int) or max_layers < 1:
-            raise ValueError(
-                f"`max_layers` must be an int >= 1. Received: max_layers={max_layers!r}"
-            )
+        check_int(
+            "max_layers",
+            max_layers,
+            minimum=1,
+            maximum=MAX_LAYERS,
+            why="Deeper chains do not train in a search's budget; use a template with repeats.",
+        )
         if not isinstance(min_layers, int) or not 0 <= min_layers <= max_layers:
             raise ValueError(
                 "`min_layers` must be an int between 0 and max_layers "

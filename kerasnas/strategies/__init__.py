@@ -6,13 +6,14 @@ from kerasnas.strategies.base import Strategy
 from kerasnas.strategies.evolution import RegularizedEvolution
 from kerasnas.strategies.nsga2 import NSGA2
 from kerasnas.strategies.random_search import RandomSearch
+from kerasnas.validation import accepted_keywords, check_option_keys
 
 
 def _rl(**options) -> Strategy:
     # TF-Agents (and legacy Keras) load only when the RL strategy is asked for.
     from kerasnas.strategies.rl.strategy import RLStrategy
 
-    return RLStrategy(**options)
+    return _construct("rl", RLStrategy, options)
 
 
 def _one_shot(name: str):
@@ -20,9 +21,17 @@ def _one_shot(name: str):
     def factory(**options) -> Strategy:
         from kerasnas import oneshot
 
-        return {"darts": oneshot.DARTS, "enas": oneshot.ENAS, "spos": oneshot.SPOS}[name](**options)
+        cls = {"darts": oneshot.DARTS, "enas": oneshot.ENAS, "spos": oneshot.SPOS}[name]
+        return _construct(name, cls, options)
 
     return factory
+
+
+def _construct(name: str, cls, options: dict) -> Strategy:
+    check_option_keys(
+        "strategy_options", options, accepted_keywords(cls), f"strategy {name!r}"
+    )
+    return cls(**options)
 
 
 _FACTORIES = {
@@ -65,7 +74,10 @@ def get(strategy, **options) -> Strategy:
             f"Unknown strategy. Known strategies: {list(STRATEGY_NAMES)}. "
             f"Received: strategy={strategy!r}"
         )
-    return _FACTORIES[strategy](**options)
+    factory = _FACTORIES[strategy]
+    if isinstance(factory, type):
+        return _construct(strategy, factory, options)
+    return factory(**options)
 
 
 __all__ = [

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
+import pathlib
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from kerasnas.objective import Objective
-from kerasnas.runtime.records import TrialRecord
 from kerasnas.spaces.space import Architecture, SearchSpace
+from kerasnas.trial import TrialRecord
+
+
+@dataclasses.dataclass
+class PreparationContext:
+    """What `Strategy.prepare` gets: a one-shot phase trains and journals through it."""
+
+    evaluator: Any
+    storage: Any
+    directory: pathlib.Path | None
+    seed: int
+    verbose: int
 
 
 class Strategy:
@@ -69,6 +83,18 @@ class Strategy:
             SpaceExhaustedError: when nothing new is left to propose.
         """
         raise NotImplementedError
+
+    def prepare(self, context) -> None:
+        """Runs once before the first `ask` of a search (or of a resumed search).
+
+        One-shot strategies train their supernet here (DARTS, ENAS, SPOS);
+        the default does nothing.
+
+        Args:
+            context: a `PreparationContext`: the evaluator,
+                the storage (its events can be read and appended), the
+                search directory (None in memory), the seed and verbosity.
+        """
 
     def tell(self, record: TrialRecord) -> None:
         """Receives a finished trial. The default does nothing."""

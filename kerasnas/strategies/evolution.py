@@ -7,9 +7,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from kerasnas.errors import SpaceExhaustedError
-from kerasnas.runtime.records import TrialRecord
 from kerasnas.spaces.space import Architecture, SearchSpace
 from kerasnas.strategies.base import Strategy
+from kerasnas.trial import TrialRecord
 
 
 def check_int(name: str, value, minimum: int) -> int:

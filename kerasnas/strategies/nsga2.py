@@ -7,10 +7,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from kerasnas import pareto
-from kerasnas.runtime.records import TrialRecord
 from kerasnas.spaces.space import Architecture
 from kerasnas.strategies.base import Strategy
 from kerasnas.strategies.evolution import breed, check_int, check_rate, sample_unseen
+from kerasnas.trial import TrialRecord
 
 
 class NSGA2(Strategy):

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from kerasnas.errors import SpaceExhaustedError
-from kerasnas.runtime.records import TrialRecord
 from kerasnas.spaces.space import Architecture
 from kerasnas.strategies.base import Strategy
+from kerasnas.trial import TrialRecord
 
 
 class RandomSearch(Strategy):

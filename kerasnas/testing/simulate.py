@@ -1,9 +1,9 @@
 """Run a strategy against a function in memory: fast benchmarks and tests.
 
-`simulate` drives `ask`/`tell` exactly as `kerasnas.Search` does (same
-per-trial random generators, canonical keys, statuses, and budget: rejected
-candidates do not count) but keeps the history in memory instead of a
-journal, so thousands of table lookups take seconds.
+`simulate` is the search loop itself (`kerasnas.Search`) over an
+`InMemoryStorage` and the in-process executor: the same per-trial random
+generators, de-duplication, statuses and budget as a search on disk, with
+no journal to write, so thousands of table look-ups take seconds.
 """
 
 from __future__ import annotations
@@ -12,11 +12,14 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from kerasnas.errors import ConstraintViolation, SpaceExhaustedError
+from kerasnas.errors import ConstraintViolation
 from kerasnas.objective import Objective, as_objectives
-from kerasnas.runtime.records import COMPLETED, FAILED, REJECTED, TrialRecord
 from kerasnas.spaces.space import SearchSpace
 from kerasnas.strategies.base import Strategy
+from kerasnas.trial import COMPLETED, FAILED, REJECTED, TrialRecord
+
+#: Simulations never stop on a streak of failures or rejections.
+UNLIMITED = 2**62
 
 
 def simulate(
@@ -58,27 +61,31 @@ def simulate(
         Every record, `history` first; fewer than `max_trials` counted ones
         if the strategy reports the space exhausted.
     """
-    from kerasnas.search import trial_rng
+    from kerasnas.evaluation.base import CallableEvaluator
+    from kerasnas.runtime.executors import LocalExecutor
+    from kerasnas.runtime.storage import InMemoryStorage
+    from kerasnas.search import Search
 
     objectives: list[Objective] = as_objectives(objective)
-    strategy.setup(space, objectives)
-    records = list(history)
-    for record in records:
-        strategy.tell(record)
-    counted = sum(1 for r in records if r.status != REJECTED)
-    number = max((r.number for r in records), default=-1) + 1
-    while counted < max_trials:
-        try:
-            arch = strategy.ask(list(records), trial_rng(seed, number))
-        except SpaceExhaustedError:
-            break
-        record = run_trial(space, fn, objectives, arch, number, seed)
-        records.append(record)
-        strategy.tell(record)
-        number += 1
-        if record.status != REJECTED:
-            counted += 1
-    return records
+    search = Search(
+        space,
+        strategy,
+        CallableEvaluator(fn, objectives[0].name),
+        objectives,
+        InMemoryStorage(history),
+        max_trials=max_trials,
+        seed=seed,
+        keep_best_models=0,
+        max_consecutive_failures=UNLIMITED,
+        max_consecutive_rejections=UNLIMITED,
+        verbose=0,
+        executor=LocalExecutor(),
+        measure_latency=False,
+    )
+    counted = sum(1 for r in history if r.status != REJECTED)
+    if counted >= max_trials:
+        return list(history)
+    return search.run().trials
 
 
 def run_trial(
@@ -99,7 +106,7 @@ def run_trial(
         number: the trial number.
         seed: the search seed.
     """
-    from kerasnas.search import trial_seed
+    from kerasnas.trial import trial_seed
 
     arch = space.validate(architecture)
     status, error, metrics = COMPLETED, None, {}

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kerasnas.objective import Objective
-from kerasnas.runtime.records import TrialRecord
+from kerasnas.trial import TrialRecord
 
 
 @dataclasses.dataclass(frozen=True)

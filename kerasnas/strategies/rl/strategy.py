@@ -9,11 +9,11 @@ import numpy as np
 
 from kerasnas.errors import InvalidArchitectureError, SpaceExhaustedError
 from kerasnas.objective import Objective
-from kerasnas.runtime.records import TrialRecord
 from kerasnas.spaces.space import Architecture, SearchSpace
 from kerasnas.strategies.base import Strategy
 from kerasnas.strategies.rl.controller import Controller, check_options
 from kerasnas.strategies.rl.rewards import CostPenalty, RewardFunction
+from kerasnas.trial import TrialRecord
 
 
 class RLStrategy(Strategy):
