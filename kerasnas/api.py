@@ -223,7 +223,7 @@ def search(
             f"{space_obj.name}-{strategy_obj.name}-seed{seed}"
         )
     if getattr(strategy_obj, "one_shot", False):
-        from kerasnas.oneshot.driver import check_one_shot
+        from kerasnas.oneshot.base import check_one_shot
 
         max_trials = check_one_shot(
             strategy_obj, space_obj, evaluator_obj, max_trials, pruner_obj, proxy

@@ -70,7 +70,9 @@ def test_saved_model_cli_shows_the_named_signature(finished_search, tmp_path):
 
 def test_versions_increment_and_existing_versions_are_kept(finished_search, tmp_path):
     first = finished_search.export(tmp_path / "m")
-    second = finished_search.export(tmp_path / "m")
+    again = finished_search.export(tmp_path / "m")  # issue 14: the same model is re-used
+    assert (again.version, again.reused) == (1, True)
+    second = finished_search.export(tmp_path / "m", warmup=False)  # other options: new version
     assert (first.version, second.version) == (1, 2)
     with pytest.raises(FileExistsError, match="Version 1 already exists.*overwrite=True"):
         finished_search.export(tmp_path / "m", version=1)

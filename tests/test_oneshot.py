@@ -420,17 +420,24 @@ def test_front_door_errors(tmp_path):
     assert not (tmp_path / "chain" / "journal.jsonl").exists()
     builder = ModelBuilder(edge_space(), SEQ, TASK)
     data = kerasnas.data.from_arrays(x, y)
-    search = kerasnas.Search(
-        edge_space(),
-        kerasnas.oneshot.SPOS(epochs=1),
-        kerasnas.FitEvaluator(builder, data, epochs=1),
-        "val_accuracy",
-        tmp_path / "unbound",
-        max_trials=1,
-        verbose=0,
-    )
+    # Issue 15: one-shot is a phase the loop prepares, so a plain Search works;
+    # only a strategy asked before it was prepared refuses.
+    unprepared = kerasnas.oneshot.SPOS(epochs=1)
+    unprepared.setup(edge_space(), [kerasnas.Objective("val_accuracy")])
     with pytest.raises(RuntimeError, match="run_one_shot"):
-        search.run()
+        unprepared.ask([], np.random.default_rng(0))
+    with pytest.raises(ValueError, match="callable or custom evaluator"):
+        kerasnas.Search(
+            edge_space(), kerasnas.oneshot.SPOS(epochs=1),
+            kerasnas.evaluation.CallableEvaluator(lambda a: 1.0, "val_accuracy"),
+            "val_accuracy", tmp_path / "callable-search", max_trials=1, verbose=0,
+        ).run()  # fmt: skip
+    result = kerasnas.Search(
+        edge_space(), kerasnas.oneshot.SPOS(epochs=1, candidates=4),
+        kerasnas.FitEvaluator(builder, data, epochs=1), "val_accuracy",
+        tmp_path / "plain-search", max_trials=1, verbose=0,
+    ).run()  # fmt: skip
+    assert len(result.completed) == 1
 
 
 DOCUMENTED = [

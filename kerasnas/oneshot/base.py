@@ -158,8 +158,10 @@ class OneShotStrategy(Strategy):
         seed and the verbosity.
 
         Raises:
-            ValueError: if the evaluator does not train on data.
+            ValueError: if the evaluator does not train on data, or the
+                supernets cannot hold the space.
         """
+        check_one_shot(self, self.space, context.evaluator, self.top_k)
         self._bound = {
             "evaluator": context.evaluator,
             "storage": context.storage,
@@ -425,3 +427,30 @@ class OneShotRun:
             reverse=True,
         )
         return [(r.architecture, r.metrics) for r in ordered]
+
+
+def check_one_shot(strategy, space, evaluator, max_trials, pruner=None, proxy=None) -> int:
+    """Refuses what a one-shot strategy cannot honour; returns how many trials to retrain.
+
+    Raises:
+        ValueError: for an evaluator that does not train on data, a pruner
+            or proxy (the supernet ranks candidates itself), or a space the
+            supernets do not support, with the reason.
+    """
+    from kerasnas.evaluation.fit import FitEvaluator
+
+    if not isinstance(evaluator, FitEvaluator):
+        raise ValueError(
+            f"The one-shot strategy '{strategy.name}' trains a supernet on data and retrains "
+            "what it derives with model.fit; it cannot use a callable or custom evaluator. "
+            f"Pass x/y or data= instead. Received: evaluator={evaluator!r}"
+        )
+    for name, value in (("pruner", pruner), ("proxy", proxy)):
+        if value is not None:
+            raise ValueError(
+                f"`{name}` ranks or stops many candidates, but the one-shot strategy "
+                f"'{strategy.name}' ranks candidates with its supernet and retrains only "
+                f"the {strategy.top_k} it derives. Received: {name}={value!r}"
+            )
+    strategy.check_space(space, evaluator.builder.input_shape)
+    return min(int(max_trials), strategy.top_k)

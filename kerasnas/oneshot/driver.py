@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from kerasnas.evaluation.fit import FitEvaluator
-from kerasnas.oneshot.base import OneShotStrategy
+from kerasnas.oneshot.base import OneShotStrategy, check_one_shot  # noqa: F401 - re-exported
 from kerasnas.result import SearchResult
 from kerasnas.spaces.space import SearchSpace
 
@@ -101,28 +101,3 @@ def run_one_shot(
         **search_options,
     )
     return search.run()
-
-
-def check_one_shot(strategy, space, evaluator, max_trials, pruner=None, proxy=None) -> int:
-    """Refuses what a one-shot strategy cannot honour; returns how many trials to retrain.
-
-    Raises:
-        ValueError: for an evaluator that does not train on data, a pruner
-            or proxy (the supernet ranks candidates itself), or a space the
-            supernets do not support, with the reason.
-    """
-    if not isinstance(evaluator, FitEvaluator):
-        raise ValueError(
-            f"The one-shot strategy '{strategy.name}' trains a supernet on data and retrains "
-            "what it derives with model.fit; it cannot use a callable or custom evaluator. "
-            f"Pass x/y or data= instead. Received: evaluator={evaluator!r}"
-        )
-    for name, value in (("pruner", pruner), ("proxy", proxy)):
-        if value is not None:
-            raise ValueError(
-                f"`{name}` ranks or stops many candidates, but the one-shot strategy "
-                f"'{strategy.name}' ranks candidates with its supernet and retrains only "
-                f"the {strategy.top_k} it derives. Received: {name}={value!r}"
-            )
-    strategy.check_space(space, evaluator.builder.input_shape)
-    return min(int(max_trials), strategy.top_k)
