@@ -1,7 +1,9 @@
 """BANANAS: encodings, predictor, rounds, determinism, resume, failures, beating random."""
 
 import ast
+import inspect
 import pathlib
+import re
 
 import numpy as np
 import pytest
@@ -114,23 +116,24 @@ def test_a_proposal_depends_on_the_history_and_rng_only(table):
         assert first == warm.ask(records[:n], np.random.default_rng([n, 2]))
 
 
-def test_a_round_is_proposed_over_successive_asks_and_parallel_asks_differ(table):
-    records = simulate(Bananas(), table.space, table.evaluator(), "accuracy", 10, seed=0)
+def test_rounds_refit_often_while_data_is_scarce_and_parallel_asks_differ(table):
+    records = simulate(Bananas(), table.space, table.evaluator(), "accuracy", 125, seed=0)
     strategy = Bananas()
     strategy.setup(table.space, [kerasnas.Objective("accuracy")])
-    ranked = strategy.ranked(records)
-    top = {key for key, _ in ranked[:10]}
-    proposals = [strategy.ask(records, np.random.default_rng(i)) for i in range(12)]
-    keys = [table.space.canonical_key(p) for p in proposals]
-    assert set(keys) <= top
-    assert len(set(keys)) >= 6
-    # Sequentially, a round proposes its best candidates, then a new round starts:
-    # each ask picks among the max(10 - asked, 5) best untried ones.
-    run = simulate(Bananas(), table.space, table.evaluator(), "accuracy", 20, seed=0)
-    round_keys = {r.key for r in run[10:20]}
-    assert round_keys <= {key for key, _ in ranked[:15]}
-    assert len(round_keys & top) >= 8
-    assert strategy.ranked(run[:20]) != ranked
+    assert strategy.round_start(records[:9]) is None  # still the random start
+    # One proposal per fit from 10 completed trials, 2 from 20, ..., 10 from 100.
+    assert [strategy.round_start(records[:n]) for n in (10, 11, 19)] == [10, 11, 19]
+    assert [strategy.round_start(records[:n]) for n in (20, 21, 22)] == [20, 20, 22]
+    starts = sorted({strategy.round_start(records[:n]) for n in range(105, 125)})
+    assert np.all(np.diff(starts) == 10)
+    # Asks before tells (parallel workers) get different, untried candidates.
+    history = records[:40]
+    pool, mean, std = strategy.round(history[: strategy.round_start(history)])
+    proposals = [strategy.ask(history, np.random.default_rng(i)) for i in range(8)]
+    keys = {table.space.canonical_key(p) for p in proposals}
+    assert len(keys) >= 5
+    assert keys <= {key for key, _ in pool} - {r.key for r in history}
+    assert np.all(std > 0)
 
 
 def test_resume_reproduces_an_uninterrupted_search(table, tmp_path):
@@ -244,3 +247,16 @@ def test_the_strategies_import_only_numpy_and_light_kerasnas_modules(module):
     )
     for name in imported:
         assert name in allowed or name == "numpy" or name.startswith(light), name
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [kerasnas.strategies.LocalSearch, Bananas, OneHotEncoding, PathEncoding, MLPEnsemble],
+    ids=lambda o: o.__name__,
+)
+def test_docstring_example_runs(obj, tmp_path, monkeypatch):
+    blocks = re.findall(r"```python\n(.*?)```", inspect.getdoc(obj), flags=re.S)
+    assert blocks, f"{obj.__name__} has no runnable example"
+    monkeypatch.chdir(tmp_path)
+    for block in blocks:
+        exec(compile(block, obj.__name__, "exec"), {})

@@ -13,6 +13,7 @@ from kerasnas.spaces.space import Architecture
 from kerasnas.strategies.base import Strategy
 from kerasnas.strategies.encoding import ENCODINGS, get_encoding
 from kerasnas.strategies.evolution import check_int, check_rate, sample_unseen
+from kerasnas.strategies.local_search import canonical_key
 from kerasnas.strategies.predictor import MLPEnsemble
 
 ACQUISITIONS = ("its", "ucb")
@@ -23,20 +24,25 @@ class Bananas(Strategy):
 
     * **Random start**: until `initial_samples` trials have completed,
       architectures are drawn uniformly.
-    * **Rounds**: then, every `batch_size` trials, an ensemble of
-      `ensemble_size` small MLPs (NumPy, 2 hidden layers of 32 ReLU units,
-      200 full-batch Adam steps) is trained to predict the objective from a
-      fixed-length encoding of the architecture: the path encoding for
-      edge-cell spaces (`cell`, `nas_bench_201`), a one-hot vector of the
-      space's flat decisions otherwise (`kerasnas.strategies.encoding`).
-      `candidates` untried architectures are generated, most by mutating
-      (one to three decisions) one of the `parents` best architectures so
-      far and a `random_fraction` of them uniformly, and ranked by the
-      acquisition: independent Thompson sampling (`"its"`, the default: one
-      draw per candidate from a normal with the ensemble's mean and spread)
-      or an upper confidence bound (`"ucb"`: mean + `ucb_beta` × spread).
-      The round's `batch_size` best candidates are proposed one per `ask`,
-      in random order; parallel workers asking at once get different ones.
+    * **Rounds**: then an ensemble of `ensemble_size` small MLPs (NumPy,
+      2 hidden layers of 32 ReLU units, 200 Adam steps) is trained to
+      predict the objective from a fixed-length encoding of the
+      architecture: the path encoding for edge-cell spaces (`cell`,
+      `nas_bench_201`), a one-hot vector of the space's flat decisions
+      otherwise (`kerasnas.strategies.encoding`). `candidates` untried
+      architectures are generated, most by mutating (one to three
+      decisions) one of the `parents` best architectures so far and a
+      `random_fraction` of them uniformly. Each `ask` proposes the
+      candidate with the best acquisition: independent Thompson sampling
+      (`"its"`, the default: a fresh draw per candidate from a normal with
+      the ensemble's mean and spread) or an upper confidence bound
+      (`"ucb"`: mean + `ucb_beta` × spread, picked at random among the
+      best few). A round lasts one tenth of the completed trials, between
+      1 and `batch_size` proposals: the predictor is refit after every
+      trial while data is scarce (each result changes it most and a fit
+      is cheapest), every `batch_size` trials from `10 * batch_size`
+      completed trials on (BANANAS' batch of 10). Parallel workers asking
+      at once get different candidates (Thompson draws differ per ask).
 
     Determinism and resume: a round depends only on the history at its
     start (its random generator is seeded by a hash of that history's
@@ -69,7 +75,7 @@ class Bananas(Strategy):
     Args:
         initial_samples: random architectures evaluated before the first
             predictor is trained.
-        batch_size: proposals per trained predictor (a round).
+        batch_size: the most proposals per trained predictor (a round).
         ensemble_size: MLPs in the ensemble.
         candidates: architectures ranked per round.
         parents: how many of the best architectures are mutated into
@@ -149,7 +155,7 @@ class Bananas(Strategy):
 
     def vector(self, architecture, key: str | None = None) -> np.ndarray:
         """The encoding of an architecture (of its canonical form), cached by key."""
-        key = key or self.space.canonical_key(architecture)
+        key = key or canonical_key(self.space, architecture)
         vector = self._vectors.get(key)
         if vector is None:
             vector = self._encoding(self.space.canonicalize(architecture))
@@ -160,16 +166,30 @@ class Bananas(Strategy):
     def _usable(self, record: TrialRecord) -> bool:
         return record.ok and math.isfinite(self.score(record))
 
+    def round_length(self, completed: int) -> int:
+        """Proposals per predictor fit once `completed` trials are usable for training.
+
+        One in ten of the completed trials, between 1 and `batch_size`: while
+        data is scarce each result changes the predictor most and a fit is
+        cheapest, so it is refit more often.
+        """
+        return min(self.batch_size, max(1, completed // 10))
+
     def round_start(self, history: Sequence[TrialRecord]) -> int | None:
         """The history length at which the current round started (None: random phase)."""
-        scored = 0
-        for i, record in enumerate(history):
-            if self._usable(record):
-                scored += 1
-                if scored == self.initial_samples:
-                    start = i + 1
-                    return start + (len(history) - start) // self.batch_size * self.batch_size
-        return None
+        completed = np.cumsum([self._usable(r) for r in history]) if history else []
+        start = None
+        for i, count in enumerate(completed):
+            if count >= self.initial_samples:
+                start = i + 1
+                break
+        if start is None:
+            return None
+        while True:
+            length = self.round_length(int(completed[start - 1]))
+            if start + length > len(history):
+                return start
+            start += length
 
     def ask(self, history: Sequence[TrialRecord], rng: np.random.Generator) -> Architecture:
         self._require_setup()
@@ -177,22 +197,32 @@ class Bananas(Strategy):
         anchor = self.round_start(history)
         if anchor is None:
             return sample_unseen(self.space, seen, rng, self.max_attempts, "BANANAS")
-        ranked = self.ranked(history[:anchor])
-        done = len(history) - anchor
-        size = max(self.batch_size - done, -(-self.batch_size // 2))
-        window = []
-        for key, arch in ranked:
-            if key not in seen:
-                window.append(arch)
-                if len(window) == size:
-                    break
-        if not window:
+        pool, mean, std = self.round(history[:anchor])
+        untried = np.array([key not in seen for key, _ in pool], bool)
+        if not untried.any():
             return sample_unseen(self.space, seen, rng, self.max_attempts, "BANANAS")
-        return Architecture(window[int(rng.integers(len(window)))])
+        if self.acquisition == "its":
+            # Independent Thompson sampling: a fresh draw per candidate and per ask,
+            # so asks before tells (parallel workers) pick different candidates.
+            value = rng.normal(mean, std)
+            value[~untried] = -np.inf
+            return Architecture(pool[int(np.argmax(value))][1])
+        # UCB is deterministic: pick at random among the best untried candidates
+        # (as many as a round proposes, at least half of `batch_size`).
+        order = [i for i in np.argsort(-(mean + self.ucb_beta * std), kind="stable") if untried[i]]
+        done = len(history) - anchor
+        length = self.round_length(int(sum(self._usable(r) for r in history[:anchor])))
+        window = order[: max(length - done, -(-self.batch_size // 2), 1)]
+        return Architecture(pool[window[int(rng.integers(len(window)))]][1])
 
     # ------------------------------------------------------------ rounds
-    def ranked(self, prefix: Sequence[TrialRecord]) -> list[tuple[str, Architecture]]:
-        """The round's untried candidates, best acquisition first (cached per prefix)."""
+    def round(self, prefix: Sequence[TrialRecord]):
+        """The round's candidates and the ensemble's mean and spread on them (cached).
+
+        Returns:
+            `(pool, mean, std)`: a list of `(canonical key, architecture)`
+            never tried before the round, and two arrays.
+        """
         digest = hashlib.sha256()
         for record in prefix:
             digest.update(f"{record.number}:{record.key}:{record.status};".encode())
@@ -200,25 +230,17 @@ class Bananas(Strategy):
         if self._round is not None and self._round[0] == tag:
             return self._round[1]
         rng = np.random.default_rng(int(tag[:16], 16))
-        ranked = self._rank(prefix, rng)
-        self._round = (tag, ranked)
-        return ranked
-
-    def _rank(self, prefix, rng: np.random.Generator) -> list[tuple[str, Architecture]]:
         data = [r for r in prefix if self._usable(r)]
         x = np.stack([self.vector(r.architecture, r.key) for r in data])
         y = np.array([self.score(r) for r in data])
         model = MLPEnsemble(size=self.ensemble_size, steps=self.steps).fit(x, y, rng)
         pool = self.candidate_pool(prefix, data, rng)
-        if not pool:
-            return []
-        mean, std = model.predict(np.stack([self.vector(a, k) for k, a in pool]))
-        if self.acquisition == "its":
-            value = rng.normal(mean, std)
+        if pool:
+            mean, std = model.predict(np.stack([self.vector(a, k) for k, a in pool]))
         else:
-            value = mean + self.ucb_beta * std
-        order = np.argsort(-value, kind="stable")
-        return [pool[i] for i in order]
+            mean, std = np.zeros(0), np.zeros(0)
+        self._round = (tag, (pool, mean, std))
+        return self._round[1]
 
     def candidate_pool(self, prefix, data, rng) -> list[tuple[str, Architecture]]:
         """Untried candidates: mutations of the best architectures, and some random ones."""
@@ -242,7 +264,7 @@ class Bananas(Strategy):
                 child = parents[int(rng.integers(len(parents)))]
                 for _ in range(min(int(rng.geometric(0.5)), 3)):
                     child = self.space.mutate(child, rng)
-            key = self.space.canonical_key(child)
+            key = canonical_key(self.space, child)
             if key not in tried and key not in keys:
                 keys.add(key)
                 pool.append((key, child))

@@ -9,11 +9,28 @@ import numpy as np
 
 from kerasnas.errors import SpaceExhaustedError
 from kerasnas.runtime.records import TrialRecord
-from kerasnas.spaces.space import Architecture
+from kerasnas.spaces.decisions import Categorical
+from kerasnas.spaces.space import Architecture, SearchSpace
 from kerasnas.strategies.base import Strategy
 from kerasnas.strategies.evolution import check_int, sample_unseen
 
 IMPROVEMENTS = ("first", "best")
+
+
+def canonical_key(space: SearchSpace, architecture: Architecture) -> str:
+    """`space.canonical_key` of an architecture the space just made (sample, mutate, neighbours).
+
+    When the space keeps the default canonical form and every decision is
+    categorical, such an architecture is already normalised and its own
+    `key` is the canonical key: no second validation.
+    """
+    fast = getattr(space, "_kerasnas_fast_keys", None)
+    if fast is None:
+        fast = type(space).canonicalize is SearchSpace.canonicalize and all(
+            isinstance(d, Categorical) for d in space.decisions
+        )
+        space._kerasnas_fast_keys = fast
+    return architecture.key if fast else space.canonical_key(architecture)
 
 
 class HistoryCache:
@@ -67,6 +84,7 @@ class _Climb(HistoryCache):
         self.seen: set[str] = set()
         self.scores: dict[str, float] = {}
         self.records: dict[str, TrialRecord] = {}
+        self.neighbourhoods: dict[str, list] = {}
         self.phase = "start"
         self.pool_size = self.strategy.initial_samples
         self.pool: list[tuple[float, TrialRecord]] = []
@@ -108,16 +126,9 @@ class _Climb(HistoryCache):
 
     def _move(self, record: TrialRecord, score: float) -> None:
         """Makes `record` the incumbent; jumps on to better neighbours already scored."""
-        space = self.strategy.space
         while True:
             self.incumbent, self.incumbent_score = record, score
-            self.neighbours = []
-            keys = {record.key}
-            for arch in space.neighbours(record.architecture):
-                key = space.canonical_key(arch)
-                if key not in keys:
-                    keys.add(key)
-                    self.neighbours.append((key, arch))
+            self.neighbours = self._neighbourhood(record)
             known = [(self.scores[k], k) for k, _ in self.neighbours if k in self.scores]
             better = max(known, default=None)
             if better is None or better[0] <= score:
@@ -128,6 +139,20 @@ class _Climb(HistoryCache):
         self.unseen = {k for k, _ in self.neighbours if k not in self.seen}
         self.challenger = None
         self._check_optimum()
+
+    def _neighbourhood(self, record: TrialRecord) -> list[tuple[str, Architecture]]:
+        """`(canonical key, architecture)` of the record's distinct neighbours (cached)."""
+        found = self.neighbourhoods.get(record.key)
+        if found is None:
+            space = self.strategy.space
+            found, keys = [], {record.key}
+            for arch in space.neighbours(record.architecture):
+                key = canonical_key(space, arch)
+                if key not in keys:
+                    keys.add(key)
+                    found.append((key, arch))
+            self.neighbourhoods[record.key] = found
+        return found
 
     def _check_optimum(self) -> None:
         if self.unseen:

@@ -32,6 +32,7 @@ class MLPEnsemble:
         steps: Adam steps (full batch).
         learning_rate: Adam's learning rate.
         weight_decay: L2 penalty on the weights.
+        batch_size: rows per Adam step when there are more.
     """
 
     def __init__(
@@ -42,6 +43,7 @@ class MLPEnsemble:
         steps: int = 200,
         learning_rate: float = 0.01,
         weight_decay: float = 1e-4,
+        batch_size: int = 256,
     ):
         self.size = size
         self.hidden = hidden
@@ -49,29 +51,57 @@ class MLPEnsemble:
         self.steps = steps
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
+        self.batch_size = batch_size
         self.params: list[np.ndarray] = []
 
     def _init(self, inputs: int, rng: np.random.Generator) -> None:
-        widths = [inputs] + [self.hidden] * self.layers + [1]
-        self.params = []
-        for fan_in, fan_out in zip(widths[:-1], widths[1:]):
-            limit = np.sqrt(6.0 / fan_in)
-            self.params.append(rng.uniform(-limit, limit, (self.size, fan_in, fan_out)))
-            self.params.append(np.zeros((self.size, 1, fan_out)))
+        e, h = self.size, self.hidden
+        limit = np.sqrt(6.0 / inputs)
+        # The first layer of every member in one matrix: the input is shared.
+        self.params = [rng.uniform(-limit, limit, (inputs, e * h)), np.zeros(e * h)]
+        limit = np.sqrt(6.0 / h)
+        for _ in range(self.layers - 1):
+            self.params += [rng.uniform(-limit, limit, (e, h, h)), np.zeros((e, 1, h))]
+        self.params += [rng.uniform(-limit, limit, (e, h, 1)), np.zeros((e, 1, 1))]
 
     def _forward(self, x: np.ndarray):
-        activations = [x]
-        h = x
-        n = len(self.params) // 2
-        for i in range(n):
-            h = np.matmul(h, self.params[2 * i]) + self.params[2 * i + 1]
-            if i < n - 1:
-                h = np.maximum(h, 0.0)
+        """Returns predictions (size, n) and the post-activation values of each layer."""
+        n = len(x)
+        first = np.maximum(x @ self.params[0] + self.params[1], 0.0)
+        h = np.ascontiguousarray(first.reshape(n, self.size, self.hidden).transpose(1, 0, 2))
+        activations = [h]
+        for i in range(1, self.layers):
+            h = np.maximum(np.matmul(h, self.params[2 * i]) + self.params[2 * i + 1], 0.0)
             activations.append(h)
-        return h[..., 0], activations
+        out = np.matmul(h, self.params[-2]) + self.params[-1]
+        return out[..., 0], activations
+
+    def _gradients(self, x: np.ndarray, target: np.ndarray) -> list[np.ndarray]:
+        out, acts = self._forward(x)
+        n = len(x)
+        g = (2.0 / n) * (out - target)[..., None]  # (size, n, 1)
+        grads = [None] * len(self.params)
+        grads[-2] = np.matmul(acts[-1].transpose(0, 2, 1), g)
+        grads[-1] = g.sum(axis=1, keepdims=True)
+        g = np.matmul(g, self.params[-2].transpose(0, 2, 1)) * (acts[-1] > 0)
+        for i in range(self.layers - 1, 0, -1):
+            grads[2 * i] = np.matmul(acts[i - 1].transpose(0, 2, 1), g)
+            grads[2 * i + 1] = g.sum(axis=1, keepdims=True)
+            g = np.matmul(g, self.params[2 * i].transpose(0, 2, 1)) * (acts[i - 1] > 0)
+        flat = g.transpose(1, 0, 2).reshape(n, self.size * self.hidden)
+        grads[0] = x.T @ flat
+        grads[1] = flat.sum(axis=0)
+        for i in range(0, len(self.params), 2):
+            grads[i] = grads[i] + self.weight_decay * self.params[i]
+        return grads
 
     def fit(self, x: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> MLPEnsemble:
-        """Trains every member on `x` (n, d) and `y` (n,). Returns self."""
+        """Trains every member on `x` (n, d) and `y` (n,). Returns self.
+
+        Each Adam step uses all rows, or `batch_size` of them drawn at
+        random when there are more, so a fit costs the same with 100 or
+        10,000 trials of history.
+        """
         x = np.asarray(x, np.float64)
         y = np.asarray(y, np.float64)
         self.mean, self.scale = float(y.mean()), float(y.std()) or 1.0
@@ -80,20 +110,12 @@ class MLPEnsemble:
         m = [np.zeros_like(p) for p in self.params]
         v = [np.zeros_like(p) for p in self.params]
         beta1, beta2, eps = 0.9, 0.999, 1e-8
-        n = len(x)
-        xb = np.broadcast_to(x, (self.size, *x.shape))
-        layers = len(self.params) // 2
         for step in range(1, self.steps + 1):
-            out, acts = self._forward(xb)
-            grad_out = (2.0 / n) * (out - target)[..., None]
-            grads = [None] * len(self.params)
-            g = grad_out
-            for i in range(layers - 1, -1, -1):
-                grads[2 * i] = np.matmul(np.swapaxes(acts[i], 1, 2), g)
-                grads[2 * i] += self.weight_decay * self.params[2 * i]
-                grads[2 * i + 1] = g.sum(axis=1, keepdims=True)
-                if i > 0:
-                    g = np.matmul(g, np.swapaxes(self.params[2 * i], 1, 2)) * (acts[i] > 0)
+            if len(x) > self.batch_size:
+                rows = rng.choice(len(x), self.batch_size, replace=False)
+                grads = self._gradients(x[rows], target[rows])
+            else:
+                grads = self._gradients(x, target)
             correction1 = 1 - beta1**step
             correction2 = 1 - beta2**step
             for p, grad, mi, vi in zip(self.params, grads, m, v):
@@ -106,7 +128,7 @@ class MLPEnsemble:
 
     def predict_members(self, x: np.ndarray) -> np.ndarray:
         """Returns every member's predictions, shape (size, n), in the targets' units."""
-        out, _ = self._forward(np.asarray(x, np.float64)[None])
+        out, _ = self._forward(np.asarray(x, np.float64))
         return out * self.scale + self.mean
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
