@@ -212,3 +212,24 @@ def test_a_history_from_another_strategy_is_climbed_from_its_best():
     assert incumbent.metrics["score"] >= best_of_first_ten.metrics["score"]
     proposal = strategy.ask(history, np.random.default_rng(1))
     assert differs_in_one(proposal, incumbent.architecture)
+
+
+def test_a_trial_stopped_early_counts_with_the_value_it_reached():
+    space = kerasnas.spaces.nas_bench_macro()
+    strategy = LocalSearch(initial_samples=2)
+    strategy.setup(space, [kerasnas.Objective("score")])
+    rng = np.random.default_rng(0)
+    a, b = space.sample(rng), space.sample(rng)
+    history = [
+        TrialRecord(0, a, "completed", {"score": 1.0}),
+        TrialRecord(1, b, "completed", {"score": 2.0}),
+    ]
+    neighbour = strategy.ask(history, np.random.default_rng(1))
+    pruned = TrialRecord(
+        2, neighbour, "completed", {"score": 3.0}, info={"stopped_early": {"epoch": 1}}
+    )
+    assert strategy.state([*history, pruned]).incumbent.number == 2
+    stopped_low = TrialRecord(
+        2, neighbour, "completed", {"score": 0.5}, info={"stopped_early": {"epoch": 1}}
+    )
+    assert strategy.state([*history, stopped_low]).incumbent.number == 1

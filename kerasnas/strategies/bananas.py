@@ -227,7 +227,8 @@ class Bananas(Strategy):
         for record in prefix:
             digest.update(f"{record.number}:{record.key}:{record.status};".encode())
         tag = digest.hexdigest()
-        if self._round is not None and self._round[0] == tag:
+        scores = [self.score(r) for r in prefix]
+        if self._round is not None and self._round[0] == (tag, scores):
             return self._round[1]
         rng = np.random.default_rng(int(tag[:16], 16))
         data = [r for r in prefix if self._usable(r)]
@@ -239,7 +240,7 @@ class Bananas(Strategy):
             mean, std = model.predict(np.stack([self.vector(a, k) for k, a in pool]))
         else:
             mean, std = np.zeros(0), np.zeros(0)
-        self._round = (tag, (pool, mean, std))
+        self._round = ((tag, scores), (pool, mean, std))
         return self._round[1]
 
     def candidate_pool(self, prefix, data, rng) -> list[tuple[str, Architecture]]:

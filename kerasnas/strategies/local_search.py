@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Sequence
 
 import numpy as np
@@ -44,25 +45,29 @@ class HistoryCache:
     """
 
     def __init__(self):
-        self._count = 0
-        self._last: tuple | None = None
+        self._records: list[TrialRecord] = []
 
     @staticmethod
-    def _mark(record: TrialRecord) -> tuple:
-        return (record.number, record.key, record.status)
+    def _same(a: TrialRecord, b: TrialRecord) -> bool:
+        return a is b or (
+            a.number == b.number
+            and a.key == b.key
+            and a.status == b.status
+            and a.metrics == b.metrics
+            and a.info == b.info
+        )
 
     def sync(self, history: Sequence[TrialRecord]) -> None:
-        n = self._count
-        extends = len(history) >= n and (
-            n == 0 or (self._last is not None and self._mark(history[n - 1]) == self._last)
-        )
+        n = len(self._records)
+        extends = len(history) >= n and all(map(operator.is_, history[:n], self._records))
+        if not extends:
+            extends = len(history) >= n and all(map(self._same, history[:n], self._records))
         if not extends:
             self.reset()
             n = 0
         for record in history[n:]:
             self.add(record)
-        self._count = len(history)
-        self._last = self._mark(history[-1]) if history else None
+        self._records = list(history)
 
     def reset(self) -> None:  # pragma: no cover - interface
         raise NotImplementedError
