@@ -8,12 +8,13 @@ from kerasnas.errors import ConstraintViolation
 from kerasnas.runtime.records import TrialRecord
 from kerasnas.spaces.space import stable_hash
 from kerasnas.strategies import LocalSearch
+from kerasnas.strategies.local_search import neighbours
 from kerasnas.tabular import NasBenchMacro
 from kerasnas.testing.simulate import simulate
 
 TARGET = "21021021"
 OPS = ("identity", "MB3_K3", "MB6_K5")
-KINDS = ("chain", "chain_skips", "template", "cell", "nas_bench_201", "darts")
+KINDS = ("nas_bench_macro", "chain", "chain_skips", "template", "cell", "nas_bench_201", "darts")
 
 
 def matches(arch):
@@ -182,6 +183,9 @@ def test_every_space_kind(kind):
     assert len(records) == 12
     assert len({r.key for r in records}) == 12
     assert all(space.contains(r.architecture) for r in records)
+    # The fast path for plain grids gives exactly the space's own neighbours.
+    for record in records[:3]:
+        assert neighbours(space, record.architecture) == space.neighbours(record.architecture)
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,37 @@ def canonical_key(space: SearchSpace, architecture: Architecture) -> str:
     return architecture.key if fast else space.canonical_key(architecture)
 
 
+def _plain(space: SearchSpace) -> bool:
+    """Whether the space is a plain grid: unconditional categorical decisions, defaults."""
+    plain = getattr(space, "_kerasnas_plain", None)
+    if plain is None:
+        base = SearchSpace
+        kind = type(space)
+        plain = (
+            kind.neighbours is base.neighbours
+            and kind._check_extra is base._check_extra
+            and kind.canonicalize is base.canonicalize
+            and kind.validate is base.validate
+            and all(isinstance(d, Categorical) and not d.conditions for d in space.decisions)
+        )
+        space._kerasnas_plain = plain
+    return plain
+
+
+def neighbours(space: SearchSpace, architecture: Architecture) -> list[Architecture]:
+    """`space.neighbours(architecture)`, computed directly on a plain grid (same list)."""
+    if not _plain(space) or len(architecture) != len(space.decisions):
+        return space.neighbours(architecture)
+    arch = Architecture(architecture)
+    result = []
+    for decision in space.decisions:
+        for value in decision.neighbours(arch[decision.name]):
+            child = Architecture(arch)
+            child[decision.name] = value
+            result.append(child)
+    return result
+
+
 class HistoryCache:
     """Keeps state derived from a history and updates it when the history grows.
 
@@ -151,7 +182,7 @@ class _Climb(HistoryCache):
         if found is None:
             space = self.strategy.space
             found, keys = [], {record.key}
-            for arch in space.neighbours(record.architecture):
+            for arch in neighbours(space, record.architecture):
                 key = canonical_key(space, arch)
                 if key not in keys:
                     keys.add(key)
