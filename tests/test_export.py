@@ -123,7 +123,8 @@ def test_mixed_precision_and_xla_exports(finished_search, tmp_path):
     np.testing.assert_allclose(got.numpy(), expected, atol=2e-2)
     xla = finished_search.export(tmp_path / "xla", jit_compile=True, measure_latency=False)
     got = tf.saved_model.load(str(xla.path)).signatures["serving_default"](inputs=tf.constant(x))
-    np.testing.assert_allclose(got["probabilities"].numpy(), expected, atol=1e-5)
+    # XLA reorders float32 arithmetic (3e-5 apart on an AVX-512 CPU): compare at 1e-4.
+    np.testing.assert_allclose(got["probabilities"].numpy(), expected, atol=1e-4)
     assert json.loads((xla.path / "model_card.json").read_text())["export"]["jit_compile"]
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from kerasnas.strategies.bananas import Bananas
 from kerasnas.strategies.base import Strategy
 from kerasnas.strategies.evolution import RegularizedEvolution
+from kerasnas.strategies.local_search import LocalSearch
 from kerasnas.strategies.nsga2 import NSGA2
 from kerasnas.strategies.random_search import RandomSearch
 from kerasnas.validation import accepted_keywords, check_option_keys
@@ -38,6 +40,8 @@ _FACTORIES = {
     "random": RandomSearch,
     "evolution": RegularizedEvolution,
     "nsga2": NSGA2,
+    "local_search": LocalSearch,
+    "bananas": Bananas,
     "pareto": NSGA2,
     "rl": _rl,
     "darts": _one_shot("darts"),
@@ -81,6 +85,8 @@ def get(strategy, **options) -> Strategy:
 
 
 __all__ = [
+    "Bananas",
+    "LocalSearch",
     "NSGA2",
     "RandomSearch",
     "RegularizedEvolution",
