@@ -210,6 +210,9 @@ class SearchResult:
             batch_size=self.settings.get("evaluator", {}).get("batch_size", 64),
             learning_rate=self.settings.get("evaluator", {}).get("learning_rate", 1e-3),
             optimizer=self.settings.get("evaluator", {}).get("optimizer", "adam"),
+            objective=self.objectives[0],
+            patience=self.settings.get("evaluator", {}).get("patience"),
+            lr_schedule=self.settings.get("evaluator", {}).get("lr_schedule", "constant"),
             distribution_strategy=distribution_strategy,
         )
         return train_final_model(
@@ -380,6 +383,7 @@ def load_search(directory: str | os.PathLike, data=None) -> SearchResult:
             config["input_shape"],
             Task.from_json(config["task"]),
             normalization=tuple(normalization) if normalization else None,
+            target_scaling=config.get("target_scaling"),
         )
         name = settings.get("data", {}).get("name")
         if data is None and name and (name == "mnist1d" or name.startswith("tfds:")):

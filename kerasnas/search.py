@@ -20,6 +20,7 @@ from kerasnas.errors import SearchAborted, SpaceExhaustedError
 from kerasnas.evaluation.base import CallableEvaluator, Evaluator
 from kerasnas.evaluation.constraints import Constraints
 from kerasnas.evaluation.fit import FitEvaluator
+from kerasnas.evaluation.recipe import auto_batch_size
 from kerasnas.objective import Objective, as_objectives
 from kerasnas.pareto import pareto_front
 from kerasnas.result import SearchResult
@@ -594,14 +595,14 @@ def search(
     strategy: str | Strategy = "random",
     objective: Any = None,
     max_trials: int = 10,
-    epochs: int = 5,
-    batch_size: int = 64,
+    epochs: int = 15,
+    batch_size: int | None = None,
     directory: str | os.PathLike | None = None,
     seed: int = 0,
     evaluator: Callable | Evaluator | None = None,
     task: str | None = None,
     validation_split: float = 0.1,
-    learning_rate: float = 1e-3,
+    learning_rate: float = 3e-3,
     optimizer: str = "adam",
     max_params: int | None = None,
     max_flops: int | None = None,
@@ -626,6 +627,8 @@ def search(
     proxy_candidates: int = 8,
     tensorboard: bool | str | os.PathLike | None = None,
     progress_bar: bool | None = None,
+    warm_start: bool | Sequence[dict] = True,
+    patience: int | None = None,
 ) -> SearchResult:
     """Searches for a Keras model for your data. The front door of kerasnas.
 
@@ -659,8 +662,11 @@ def search(
             the callable's float result is recorded under this name,
             `"score"` by default).
         max_trials: trials to run.
-        epochs: training epochs per candidate.
-        batch_size: training batch size.
+        epochs: training epochs per candidate (at most: a candidate stops
+            early after `patience` epochs without improvement, and the
+            best epoch's weights and metrics are kept).
+        batch_size: training batch size; None: 64, or less for small
+            training sets (`kerasnas.evaluation.recipe.auto_batch_size`).
         directory: the search directory; the same call on the same directory
             resumes. Defaults to `kerasnas_runs/<space>-<strategy>-seed<seed>`.
         seed: same seed, same search.
@@ -668,7 +674,8 @@ def search(
             trained and no data is needed) or an `Evaluator`.
         task: force `"classification"` or `"regression"`.
         validation_split: fraction held out when no validation data is given.
-        learning_rate: Adam's learning rate for candidates.
+        learning_rate: Adam's initial learning rate for candidates (it
+            decays along half a cosine over the epochs).
         optimizer: `"adam"`, `"adamw"`, `"sgd"` or `"rmsprop"`.
         max_params: reject candidates with more weights, before training
             (with a callable `evaluator`, checked against the `params` it
@@ -677,7 +684,10 @@ def search(
         max_latency_ms: reject candidates slower than this (median batch-1
             CPU; measured too when `latency_ms` is an objective).
         normalize: bake per-channel normalisation of the training inputs into
-            every model, so they take raw inputs.
+            every model, so they take raw inputs; for regression, also train
+            on standardised targets (mean and standard deviation of the
+            training targets) with the inverse baked into the model, so it
+            returns, and its metrics report, the targets' own units.
         callbacks: Keras callbacks for every candidate's `fit`.
         keep_best_models: trained models kept on disk (best by objective).
         overwrite: discard a previous search in `directory`.
@@ -725,6 +735,17 @@ def search(
             directory: per-trial scalars and the HParams dashboard.
         progress_bar: show a progress bar; None shows it in terminals and
             notebooks unless `verbose=0`.
+        warm_start: try a few reference architectures first (a small CNN
+            for sequences and images, an MLP on the flattened input; MLPs
+            and a linear model for vectors: the space's
+            `reference_architectures(input_shape)`), then let the strategy
+            search; they count towards `max_trials`. True (the default)
+            for searches that train models, False to turn it off, or a
+            list of architectures to try first (with any evaluator). See
+            `kerasnas.strategies.WarmStart`.
+        patience: a candidate stops training after this many epochs
+            without improvement of the objective; None for
+            `max(4, epochs // 3)`, 0 to train every epoch.
 
     Returns:
         A `SearchResult` with `best_model`, `best_architecture`, `trials`
@@ -779,9 +800,11 @@ def search(
             test_data=test_data,
             validation_split=validation_split,
             task=task,
-            batch_size=batch_size,
+            batch_size=batch_size or 64,
             seed=seed,
         )
+        if batch_size is None:
+            batch_size = auto_batch_size(search_data.num_train())
         objectives = as_objectives(objective or search_data.task.default_objective())
         space_obj = spaces_lib.get(
             space, input_shape=search_data.input_shape, **(space_options or {})
@@ -792,6 +815,7 @@ def search(
             search_data.input_shape,
             search_data.task,
             normalization=search_data.normalization if normalize else None,
+            target_scaling=search_data.target_scaling if normalize else None,
         )
         evaluator_obj = FitEvaluator(
             builder,
@@ -804,6 +828,8 @@ def search(
             verbose=1 if verbose == 2 else 0,
             measure_latency=any(o.name == "latency_ms" for o in objectives),
             distribution_strategy=distribution_strategy,
+            objective=objectives[0],
+            patience=patience,
         )
     executor_options = {}
     if workers is not None:
@@ -831,6 +857,9 @@ def search(
         directory = pathlib.Path("kerasnas_runs") / (
             f"{space_obj.name}-{strategy_obj.name}-seed{seed}"
         )
+    references = _warm_start_architectures(
+        warm_start, space_obj, search_data, trained=evaluator is None
+    )
     if getattr(strategy_obj, "one_shot", False):
         # DARTS, ENAS and SPOS train a supernet before the (re)training trials.
         from kerasnas.oneshot.driver import run_one_shot
@@ -848,6 +877,8 @@ def search(
             verbose=verbose,
             callbacks=callbacks,
         )
+    if references:
+        strategy_obj = strategies_lib.WarmStart(strategy_obj, references)
     runner = Search(
         space_obj,
         strategy_obj,
@@ -871,6 +902,22 @@ def search(
         progress_bar=progress_bar,
     )
     return runner.run()
+
+
+def _warm_start_architectures(warm_start, space, data, trained: bool) -> list:
+    """The architectures `search(warm_start=...)` tries first."""
+    if warm_start is True:
+        if not trained:
+            return []
+        return list(space.reference_architectures(data.input_shape))
+    if warm_start is False or warm_start is None:
+        return []
+    if isinstance(warm_start, (list, tuple)) and all(isinstance(a, dict) for a in warm_start):
+        return [dict(a) for a in warm_start]
+    raise ValueError(
+        "`warm_start` must be True, False or a list of architectures (dicts). "
+        f"Received: warm_start={warm_start!r}"
+    )
 
 
 __all__ = ["Search", "search", "trial_seed", "trial_rng", "Objective"]

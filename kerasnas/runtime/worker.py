@@ -192,6 +192,7 @@ def evaluator_from_spec(spec: dict):
         builder_config["input_shape"],
         Task.from_json(builder_config["task"]),
         normalization=tuple(builder_norm) if builder_norm else None,
+        target_scaling=builder_config.get("target_scaling"),
     )
     fit = dict(spec["fit"])
     fit["constraints"] = Constraints(**fit["constraints"])

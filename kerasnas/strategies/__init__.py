@@ -6,6 +6,7 @@ from kerasnas.strategies.base import Strategy
 from kerasnas.strategies.evolution import RegularizedEvolution
 from kerasnas.strategies.nsga2 import NSGA2
 from kerasnas.strategies.random_search import RandomSearch
+from kerasnas.strategies.warm_start import WarmStart
 
 
 def _rl(**options) -> Strategy:
@@ -74,5 +75,6 @@ __all__ = [
     "RegularizedEvolution",
     "STRATEGY_NAMES",
     "Strategy",
+    "WarmStart",
     "get",
 ]
