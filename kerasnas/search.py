@@ -810,6 +810,16 @@ def search(
             space, input_shape=search_data.input_shape, **(space_options or {})
         )
         space_obj = spaces_lib.with_training(space_obj, training_choices)
+        if getattr(strategy_obj, "one_shot", False) and isinstance(space, str):
+            # A space given by name (the default "chain") becomes its
+            # one-shot-compatible version; a space object is used as given.
+            from kerasnas.oneshot.compat import one_shot_space
+
+            space_obj, note = one_shot_space(
+                space_obj, search_data.input_shape, getattr(strategy_obj, "max_candidates", 64)
+            )
+            if note and verbose:
+                print(note, flush=True)
         builder = ModelBuilder(
             space_obj,
             search_data.input_shape,
