@@ -19,6 +19,7 @@ from kerasnas.data import resolve_data
 from kerasnas.evaluation.base import CallableEvaluator, Evaluator
 from kerasnas.evaluation.constraints import Constraints
 from kerasnas.evaluation.fit import FitEvaluator
+from kerasnas.evaluation.recipe import auto_batch_size
 from kerasnas.objective import as_objectives
 from kerasnas.result import SearchResult
 from kerasnas.runtime.executors import Executor, choose_executor
@@ -40,14 +41,14 @@ def search(
     strategy: str | Strategy = "random",
     objective: Any = None,
     max_trials: int = 10,
-    epochs: int = 5,
-    batch_size: int = 64,
+    epochs: int = 15,
+    batch_size: int | None = None,
     directory: str | os.PathLike | None = None,
     seed: int = 0,
     evaluator: Callable | Evaluator | None = None,
     task: str | None = None,
     validation_split: float = 0.1,
-    learning_rate: float = 1e-3,
+    learning_rate: float = 3e-3,
     optimizer: str = "adam",
     max_params: int | None = None,
     max_flops: int | None = None,
@@ -72,6 +73,8 @@ def search(
     proxy_candidates: int = 8,
     tensorboard: bool | str | os.PathLike | None = None,
     progress_bar: bool | None = None,
+    warm_start: bool | Sequence[dict] = True,
+    patience: int | None = None,
 ) -> SearchResult:
     """Searches for a Keras model for your data. The front door of kerasnas.
 
@@ -105,8 +108,11 @@ def search(
             the callable's float result is recorded under this name,
             `"score"` by default).
         max_trials: trials to run.
-        epochs: training epochs per candidate.
-        batch_size: training batch size.
+        epochs: training epochs per candidate (at most: a candidate stops
+            early after `patience` epochs without improvement, and the
+            best epoch's weights and metrics are kept).
+        batch_size: training batch size; None: 64, or less for small
+            training sets (`kerasnas.evaluation.recipe.auto_batch_size`).
         directory: the search directory; the same call on the same directory
             resumes. Defaults to `kerasnas_runs/<space>-<strategy>-seed<seed>`.
         seed: same seed, same search.
@@ -114,7 +120,8 @@ def search(
             trained and no data is needed) or an `Evaluator`.
         task: force `"classification"` or `"regression"`.
         validation_split: fraction held out when no validation data is given.
-        learning_rate: Adam's learning rate for candidates.
+        learning_rate: Adam's initial learning rate for candidates (it
+            decays along half a cosine over the epochs).
         optimizer: `"adam"`, `"adamw"`, `"sgd"` or `"rmsprop"`.
         max_params: reject candidates with more weights, before training
             (with a callable `evaluator`, checked against the `params` it
@@ -123,7 +130,10 @@ def search(
         max_latency_ms: reject candidates slower than this (median batch-1
             CPU; measured too when `latency_ms` is an objective).
         normalize: bake per-channel normalisation of the training inputs into
-            every model, so they take raw inputs.
+            every model, so they take raw inputs; for regression, also train
+            on standardised targets (mean and standard deviation of the
+            training targets) with the inverse baked into the model, so it
+            returns, and its metrics report, the targets' own units.
         callbacks: Keras callbacks for every candidate's `fit`.
         keep_best_models: trained models kept on disk (best by objective).
         overwrite: discard a previous search in `directory`.
@@ -171,6 +181,17 @@ def search(
             directory: per-trial scalars and the HParams dashboard.
         progress_bar: show a progress bar; None shows it in terminals and
             notebooks unless `verbose=0`.
+        warm_start: try a few reference architectures first (a small CNN
+            for sequences and images, an MLP on the flattened input; MLPs
+            and a linear model for vectors: the space's
+            `reference_architectures(input_shape)`), then let the strategy
+            search; they count towards `max_trials`. True (the default)
+            for searches that train models, False to turn it off, or a
+            list of architectures to try first (with any evaluator). See
+            `kerasnas.strategies.WarmStart`.
+        patience: a candidate stops training after this many epochs
+            without improvement of the objective; None for
+            `max(4, epochs // 3)`, 0 to train every epoch.
 
     Returns:
         A `SearchResult` with `best_model`, `best_architecture`, `trials`
@@ -195,22 +216,29 @@ def search(
     else:
         search_data = resolve_data(
             x, y, validation_data=validation_data, data=data, test_data=test_data,
-            validation_split=validation_split, task=task, batch_size=batch_size, seed=seed,
+            validation_split=validation_split, task=task, batch_size=batch_size or 64,
+            seed=seed,
         )  # fmt: skip
+        if batch_size is None:
+            batch_size = auto_batch_size(search_data.num_train())
         objectives = as_objectives(objective or search_data.task.default_objective())
         space_obj = _resolve_space(
             space, space_options, training_choices, search_data.input_shape
         )
+        if getattr(strategy_obj, "one_shot", False) and isinstance(space, str):
+            space_obj = _one_shot_version(space_obj, search_data, strategy_obj, verbose)
         builder = ModelBuilder(
             space_obj, search_data.input_shape, search_data.task,
             normalization=search_data.normalization if normalize else None,
+            target_scaling=search_data.target_scaling if normalize else None,
         )  # fmt: skip
         evaluator_obj = FitEvaluator(
             builder, search_data, epochs=epochs, batch_size=batch_size,
             learning_rate=learning_rate, optimizer=optimizer, constraints=constraints,
             verbose=1 if verbose == 2 else 0,
             measure_latency=any(o.name == "latency_ms" for o in objectives),
-            distribution_strategy=distribution_strategy,
+            distribution_strategy=distribution_strategy, objective=objectives[0],
+            patience=patience,
         )  # fmt: skip
     executor_obj = _resolve_executor(
         executor, evaluator_obj, max_trials, trial_timeout, workers, max_memory_mb, ray_address
@@ -222,12 +250,17 @@ def search(
         directory = pathlib.Path("kerasnas_runs") / (
             f"{space_obj.name}-{strategy_obj.name}-seed{seed}"
         )
+    references = _warm_start_architectures(
+        warm_start, space_obj, search_data, trained=evaluator is None
+    )
     if getattr(strategy_obj, "one_shot", False):
         from kerasnas.oneshot.base import check_one_shot
 
         max_trials = check_one_shot(
             strategy_obj, space_obj, evaluator_obj, max_trials, pruner_obj, proxy
         )
+    elif references:
+        strategy_obj = strategies_lib.WarmStart(strategy_obj, references)
     runner = Search(
         space_obj, strategy_obj, evaluator_obj, objectives, directory,
         max_trials=max_trials, seed=seed, builder=builder, data=search_data,
@@ -300,6 +333,32 @@ def _resolve_executor(
         executor, trains_models=evaluator.produces_models, max_trials=max_trials,
         trial_timeout=trial_timeout, **options,
     )  # fmt: skip
+
+
+def _one_shot_version(space, data, strategy, verbose: int) -> SearchSpace:
+    """A space given by name (the default "chain") becomes its one-shot-compatible version."""
+    from kerasnas.oneshot.compat import one_shot_space
+
+    space, note = one_shot_space(space, data.input_shape, getattr(strategy, "max_candidates", 64))
+    if note and verbose:
+        print(note, flush=True)
+    return space
+
+
+def _warm_start_architectures(warm_start, space, data, trained: bool) -> list:
+    """The architectures `search(warm_start=...)` tries first."""
+    if warm_start is True:
+        if not trained:
+            return []
+        return list(space.reference_architectures(data.input_shape))
+    if warm_start is False or warm_start is None:
+        return []
+    if isinstance(warm_start, (list, tuple)) and all(isinstance(a, dict) for a in warm_start):
+        return [dict(a) for a in warm_start]
+    raise ValueError(
+        "`warm_start` must be True, False or a list of architectures (dicts). "
+        f"Received: warm_start={warm_start!r}"
+    )
 
 
 __all__ = ["search"]

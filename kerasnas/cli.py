@@ -43,9 +43,30 @@ def _add_search(sub) -> None:
         help="also search learning rate, optimizer, batch size and weight decay",
     )
     p.add_argument("--max-trials", type=int, default=10)
-    p.add_argument("--epochs", type=int, default=5, help="training epochs per candidate")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--learning-rate", type=float, default=1e-3)
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=15,
+        help="training epochs per candidate (at most: early stopping keeps the best epoch)",
+    )
+    p.add_argument(
+        "--patience",
+        type=int,
+        default=None,
+        help="stop a candidate after this many epochs without improvement "
+        "(default max(4, epochs // 3); 0: never)",
+    )
+    p.add_argument(
+        "--no-warm-start",
+        action="store_true",
+        help="do not try the space's reference architectures first",
+    )
+    p.add_argument(
+        "--batch-size", type=int, default=None, help="default 64, less for small data sets"
+    )
+    p.add_argument(
+        "--learning-rate", type=float, default=3e-3, help="initial learning rate (cosine decay)"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-params", type=int, default=None)
     p.add_argument("--max-flops", type=int, default=None)
@@ -287,6 +308,8 @@ def run_search(args) -> int:
         training_choices=True if args.training_choices else None,
         max_trials=args.max_trials,
         epochs=args.epochs,
+        patience=args.patience,
+        warm_start=not args.no_warm_start,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
         seed=args.seed,

@@ -29,6 +29,8 @@ class SearchData:
         task: the `Task` (classification or regression).
         name: where the data came from (`"arrays"`, `"mnist1d"`, ...).
         normalization: per-channel `(mean, variance)` of the training inputs.
+        target_scaling: for regression, per-target `(mean, std)` of the
+            training targets (None for classification).
     """
 
     train: Any
@@ -38,6 +40,7 @@ class SearchData:
     test: Any = None
     name: str = "arrays"
     normalization: tuple | None = None
+    target_scaling: tuple | None = None
 
     @property
     def is_dataset(self) -> bool:
@@ -93,6 +96,16 @@ def _normalization_stats(x: np.ndarray) -> tuple:
     variance = x.var(axis=axes)
     variance = np.where(variance < 1e-12, 1.0, variance)
     return mean.astype("float32"), variance.astype("float32")
+
+
+def _target_stats(y: np.ndarray, task: Task) -> tuple | None:
+    """Per-target `(mean, std)` of regression targets (None for classification)."""
+    if task.kind != "regression":
+        return None
+    flat = np.asarray(y, dtype="float64").reshape(len(y), -1)
+    std = flat.std(axis=0)
+    std = np.where(std < 1e-12, 1.0, std)
+    return flat.mean(axis=0).astype("float32"), std.astype("float32")
 
 
 def from_arrays(
@@ -177,6 +190,7 @@ def from_arrays(
         task=inferred,
         name=name,
         normalization=_normalization_stats(train[0]),
+        target_scaling=_target_stats(train[1], inferred),
     )
 
 
@@ -335,6 +349,7 @@ def from_dataset(
         task=inferred,
         name=name,
         normalization=(mean.astype("float32"), variance.astype("float32")),
+        target_scaling=_target_stats(labels, inferred),
     )
 
 

@@ -213,9 +213,10 @@ class SearchResult:
         self._need_builder("train_model")
         record = self.select(trial)
         config = {k: v for k, v in self.settings.get("evaluator", {}).items() if k != "constraints"}
+        config.setdefault("lr_schedule", "constant")  # searches from before the cosine recipe
         evaluator = FitEvaluator.from_config(
             config, self.builder, self.data, distribution_strategy=distribution_strategy,
-            **({"epochs": epochs} if epochs else {}),
+            objective=self.objectives[0], **({"epochs": epochs} if epochs else {}),
         )  # fmt: skip
         epochs = evaluator.epochs
         return train_final_model(
@@ -503,6 +504,7 @@ def load_search(directory: str | os.PathLike, data=None) -> SearchResult:
             config["input_shape"],
             Task.from_json(config["task"]),
             normalization=tuple(normalization) if normalization else None,
+            target_scaling=config.get("target_scaling"),
         )
         name = settings.get("data", {}).get("name")
         if data is None and name and (name == "mnist1d" or name.startswith("tfds:")):

@@ -8,6 +8,7 @@ import numpy as np
 
 from kerasnas.data import SearchData
 from kerasnas.evaluation.fit import FitEvaluator
+from kerasnas.evaluation.recipe import BestEpoch
 from kerasnas.spaces.space import Architecture
 
 
@@ -36,6 +37,12 @@ def train_final_model(
 ):
     """Builds `architecture` with seeded weights and trains it for `epochs`.
 
+    With the evaluator's training recipe: its learning-rate schedule and,
+    when the validation split is not trained on, the best epoch's weights
+    by the objective (with early stopping). With `include_validation` the
+    validation metrics say nothing, so every epoch is trained and the last
+    weights kept.
+
     Example:
 
     ```python
@@ -55,5 +62,8 @@ def train_final_model(
     """
     model = evaluator.build(architecture, seed)
     data = merged_training_data(evaluator.data) if include_validation else evaluator.data
-    evaluator.fit(model, architecture, epochs, data=data)
+    recipe, _ = evaluator.recipe_callbacks(epochs)
+    if include_validation:
+        recipe = [c for c in recipe if not isinstance(c, BestEpoch)]
+    evaluator.fit(model, architecture, epochs, callbacks=recipe, data=data)
     return model

@@ -39,6 +39,10 @@ class ModelBuilder:
         normalization: optional `(mean, variance)` per channel (last axis),
             baked into the model as a `Normalization` layer so that callers
             feed raw inputs.
+        target_scaling: for regression, optional `(mean, std)` per target
+            of the training targets: the model predicts standardised targets
+            and its `predictions` layer rescales them, so training sees
+            targets of unit scale and the model returns the user's units.
 
     Raises:
         ValueError: for an input shape that is not a vector, sequence or image.
@@ -50,6 +54,7 @@ class ModelBuilder:
         input_shape: Sequence[int],
         task: Task,
         normalization: tuple[Any, Any] | None = None,
+        target_scaling: tuple[Any, Any] | None = None,
     ):
         input_shape = tuple(int(d) for d in input_shape)
         if not 1 <= len(input_shape) <= 3 or any(d < 1 for d in input_shape):
@@ -65,6 +70,10 @@ class ModelBuilder:
         if normalization is not None:
             mean, variance = (np.asarray(v, dtype="float32") for v in normalization)
             self.normalization = (mean, variance)
+        self.target_scaling = None
+        if target_scaling is not None and task.kind == "regression":
+            mean, std = (np.asarray(v, dtype="float32").reshape(-1) for v in target_scaling)
+            self.target_scaling = (mean, std)
 
     def build(self, architecture: Mapping[str, Any]) -> keras.Model:
         """Builds a fresh, uncompiled model for `architecture`.
@@ -87,7 +96,7 @@ class ModelBuilder:
         x = self.space.build_body(arch, x)
         if spatial_rank(x) > 0:
             x = pool_for_head(x, "global_avg")
-        outputs = self.task.build_head(x)
+        outputs = self.task.build_head(x, target_scaling=self.target_scaling)
         return keras.Model(inputs, outputs, name=f"kerasnas_{arch.key}")
 
     def compile(
@@ -122,6 +131,8 @@ class ModelBuilder:
         config = {"input_shape": list(self.input_shape), "task": self.task.to_json()}
         if self.normalization is not None:
             config["normalization"] = [v.tolist() for v in self.normalization]
+        if self.target_scaling is not None:
+            config["target_scaling"] = [v.tolist() for v in self.target_scaling]
         return config
 
 

@@ -133,6 +133,16 @@ def dense(x, *, name, width, use_bias=True):
     return keras.layers.Dense(width, use_bias=use_bias, name=name)(x)
 
 
+def flatten(x, *, name):
+    """Flattens spatial features into one vector (vectors keep their shape).
+
+    Later layers then see a flat vector: `dense` layers after it form a
+    multi-layer perceptron on every position at once.
+    """
+    _check_rank(x, name)
+    return keras.layers.Flatten(name=name)(x)
+
+
 def identity(x, *, name):
     """Returns its input unchanged (adds no layer)."""
     return x
@@ -212,6 +222,7 @@ OPERATIONS: dict[str, OperationInfo] = {
     "avgpool": OperationInfo(avg_pool),
     "dense": OperationInfo(dense, uses_width=True, trainable=True),
     "identity": OperationInfo(identity),
+    "flatten": OperationInfo(flatten),
     "gru": OperationInfo(gru, uses_width=True, trainable=True, sequence_only=True),
     "lstm": OperationInfo(lstm, uses_width=True, trainable=True, sequence_only=True),
     "attention": OperationInfo(attention, uses_width=True, trainable=True),

@@ -178,17 +178,29 @@ class Task:
             )
 
     # ---------------------------------------------------------------- head
-    def build_head(self, features):
+    def build_head(self, features, target_scaling=None):
         """Adds the output layers to a feature vector.
 
         Classification: a `Dense` layer named `logits` and a `Softmax` layer
         named `probabilities` (the model's output). Regression: a linear
-        `Dense` layer named `predictions`.
+        `Dense` layer named `predictions`; with `target_scaling=(mean, std)`
+        the `Dense` layer (`predictions_standardized`) predicts standardised
+        targets and a `Rescaling` layer named `predictions` maps them back
+        to the targets' units (`std * z + mean`), so the model is trained
+        on targets of unit scale and still returns the user's units.
         """
         if self.kind == CLASSIFICATION:
             logits = keras.layers.Dense(self.num_classes, name="logits")(features)
             return keras.layers.Softmax(name="probabilities", dtype="float32")(logits)
-        return keras.layers.Dense(self.output_dim, name="predictions", dtype="float32")(features)
+        if target_scaling is None:
+            return keras.layers.Dense(self.output_dim, name="predictions", dtype="float32")(
+                features
+            )
+        mean, std = (np.asarray(v, dtype="float64").reshape(-1) for v in target_scaling)
+        z = keras.layers.Dense(self.output_dim, name="predictions_standardized")(features)
+        scale = [float(v) for v in std] if std.size > 1 else float(std[0])
+        offset = [float(v) for v in mean] if mean.size > 1 else float(mean[0])
+        return keras.layers.Rescaling(scale, offset, name="predictions", dtype="float32")(z)
 
     def loss(self) -> str:
         """The Keras loss name for this task."""

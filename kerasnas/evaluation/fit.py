@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import keras
+import numpy as np
 
 from kerasnas.builder.builder import ModelBuilder
 from kerasnas.data import SearchData
@@ -19,16 +20,25 @@ from kerasnas.errors import TrialFailure
 from kerasnas.evaluation.base import Evaluation, Evaluator, TrialContext
 from kerasnas.evaluation.constraints import Constraints
 from kerasnas.evaluation.costs import count_flops, count_params, measure_latency
+from kerasnas.evaluation.recipe import LR_SCHEDULES, BestEpoch, CosineDecay, default_patience
+from kerasnas.objective import Objective
 from kerasnas.spaces.space import Architecture
 
 
 class FitEvaluator(Evaluator):
-    """Trains each candidate with `model.fit` and returns its final metrics.
+    """Trains each candidate with `model.fit` and returns its best epoch's metrics.
 
-    Metrics are the last epoch's training and validation logs (`loss`,
+    The default recipe: Adam with a half-cosine learning-rate decay over
+    the epochs (`lr_schedule="cosine"`), early stopping when the objective
+    has not improved for `patience` epochs, and the weights of the best
+    epoch (by the objective, e.g. `val_accuracy`) restored at the end. The
+    metrics are that epoch's training and validation logs (`loss`,
     `accuracy`, `val_loss`, `val_accuracy`, ... as Keras names them), plus
     `params`, `flops` and `train_time_s` (and `latency_ms`, the median
-    batch-1 CPU latency, when a latency limit is set or `measure_latency`). A loss that turns NaN or infinite fails the trial.
+    batch-1 CPU latency, when a latency limit is set or `measure_latency`);
+    `info["best_epoch"]` says which epoch, `info["epochs"]` how many were
+    trained. An objective that is not a per-epoch log (e.g. `params`) gives
+    the last epoch's logs. A loss that turns NaN or infinite fails the trial.
 
     Example:
 
@@ -54,13 +64,29 @@ class FitEvaluator(Evaluator):
             trial for multi-fidelity schedules).
         batch_size: batch size for array data (`train.batch_size`
             decisions override it).
-        learning_rate: Adam's learning rate (`train.learning_rate` overrides).
+        learning_rate: the optimizer's initial learning rate
+            (`train.learning_rate` overrides).
         optimizer: optimizer name (`train.optimizer` overrides).
         constraints: hard limits checked after building, before training.
         measure_latency: record `latency_ms` even without a latency limit
             (e.g. when it is an objective).
         callbacks: Keras callbacks added to every `fit`.
         verbose: Keras' `fit` verbosity.
+        objective: the metric the best epoch is chosen by and early
+            stopping watches: a name (`"val_accuracy"`; direction inferred),
+            an `Objective` or its JSON; None uses the task's default
+            (`val_accuracy` for classification, `val_mae` for regression).
+        patience: stop a candidate after this many epochs without
+            improvement of the objective; None: `max(4, epochs // 3)`;
+            0 turns early stopping off.
+        restore_best: restore the best epoch's weights and record its
+            metrics (False: the last epoch's).
+        lr_schedule: `"cosine"` (half-cosine decay from `learning_rate`
+            over the epochs) or `"constant"`.
+        min_steps_per_epoch: with array data, an epoch is at least this
+            many batches: a small training set is passed several times per
+            epoch, so that every candidate gets enough optimizer steps (0:
+            one pass per epoch).
         distribution_strategy: train on several devices: a
             `tf.distribute.Strategy` (e.g. `tf.distribute.MirroredStrategy()`),
             a name (`"mirrored"`, `"one_device"`) or a spec dict
@@ -83,13 +109,18 @@ class FitEvaluator(Evaluator):
         data: SearchData,
         epochs: int = 5,
         batch_size: int = 64,
-        learning_rate: float = 1e-3,
+        learning_rate: float = 3e-3,
         optimizer: str = "adam",
         constraints: Constraints | None = None,
         callbacks: Sequence[Any] = (),
         verbose: int = 0,
         measure_latency: bool = False,
         distribution_strategy: Any = None,
+        objective: Any = None,
+        patience: int | None = None,
+        restore_best: bool = True,
+        lr_schedule: str = "cosine",
+        min_steps_per_epoch: int = 50,
     ):
         if not isinstance(epochs, int) or epochs < 1:
             raise ValueError(f"`epochs` must be a positive int. Received: epochs={epochs!r}")
@@ -101,6 +132,42 @@ class FitEvaluator(Evaluator):
             raise ValueError(
                 f"`learning_rate` must be positive. Received: learning_rate={learning_rate!r}"
             )
+        if patience is not None and (
+            isinstance(patience, bool) or not isinstance(patience, int) or patience < 0
+        ):
+            raise ValueError(
+                f"`patience` must be an int >= 0 or None. Received: patience={patience!r}"
+            )
+        if lr_schedule not in LR_SCHEDULES:
+            raise ValueError(
+                f"`lr_schedule` must be one of {list(LR_SCHEDULES)}. "
+                f"Received: lr_schedule={lr_schedule!r}"
+            )
+        if isinstance(objective, dict):
+            objective = Objective.from_json(objective)
+        elif isinstance(objective, str):
+            objective = Objective(objective)
+        elif objective is None:
+            objective = Objective(builder.task.default_objective())
+        elif not isinstance(objective, Objective):
+            raise ValueError(
+                "`objective` must be a metric name, an Objective or None. "
+                f"Received: objective={objective!r}"
+            )
+        self.objective = objective
+        self.patience = patience
+        self.restore_best = bool(restore_best)
+        self.lr_schedule = lr_schedule
+        if (
+            isinstance(min_steps_per_epoch, bool)
+            or not isinstance(min_steps_per_epoch, int)
+            or min_steps_per_epoch < 0
+        ):
+            raise ValueError(
+                "`min_steps_per_epoch` must be an int >= 0. "
+                f"Received: min_steps_per_epoch={min_steps_per_epoch!r}"
+            )
+        self.min_steps_per_epoch = min_steps_per_epoch
         self.builder = builder
         self.data = data
         self.epochs = epochs
@@ -145,8 +212,19 @@ class FitEvaluator(Evaluator):
             costs["latency_ms"] = measure_latency(model, repeats=10)["median_ms"]
         return costs
 
+    def recipe_callbacks(self, epochs: int) -> tuple[list, BestEpoch]:
+        """The recipe's callbacks for a `fit` of `epochs` epochs: schedule and best epoch."""
+        patience = default_patience(epochs) if self.patience is None else self.patience
+        best = BestEpoch(self.objective, patience=patience or None, restore=self.restore_best)
+        schedule = [CosineDecay(epochs)] if self.lr_schedule == "cosine" else []
+        return [*schedule, best], best
+
     def fit(self, model, architecture, epochs, callbacks=(), initial_epoch=0, data=None):
-        """Runs `model.fit` on the training data; returns the Keras History."""
+        """Runs `model.fit` on the training data; returns the Keras History.
+
+        Only the callbacks given are added (the recipe's come from
+        `recipe_callbacks`, which `evaluate` passes in).
+        """
         data = data or self.data
         batch_size = int(architecture.get("train.batch_size", self.batch_size))
         all_callbacks = [keras.callbacks.TerminateOnNaN(), *self.callbacks, *callbacks]
@@ -163,6 +241,9 @@ class FitEvaluator(Evaluator):
                 verbose=self.verbose,
             )
         x, y = data.train
+        passes = math.ceil(self.min_steps_per_epoch / math.ceil(len(x) / batch_size))
+        if passes > 1:  # small data: several passes make one epoch (fit shuffles them)
+            x, y = np.concatenate([x] * passes), np.concatenate([y] * passes)
         return model.fit(
             x,
             y,
@@ -180,14 +261,20 @@ class FitEvaluator(Evaluator):
         costs = self.costs(model)
         self.constraints.check(costs)
         epochs = context.epochs or self.epochs
+        recipe, best = self.recipe_callbacks(epochs)
         start = time.perf_counter()
-        history = self.fit(model, architecture, epochs, callbacks=context.callbacks)
+        # The recipe's callbacks go last, so that BestEpoch restores the best
+        # weights after anything else (a pruner, a time limit) stopped training.
+        history = self.fit(model, architecture, epochs, callbacks=[*context.callbacks, *recipe])
         train_time = time.perf_counter() - start
         logs = history.history
         for i, loss in enumerate(logs.get("loss", [])):
             if not math.isfinite(float(loss)):
                 raise TrialFailure(f"the training loss became {loss} at epoch {i + 1}")
         metrics = {k: float(v[-1]) for k, v in logs.items() if v}
+        use_best = self.restore_best and best.best_epoch is not None
+        if use_best:
+            metrics.update({k: v for k, v in best.best_logs.items() if k in metrics})
         for key in list(metrics):
             if key.startswith("val_") and not math.isfinite(metrics[key]):
                 raise TrialFailure(f"{key} is {metrics[key]}")
@@ -197,6 +284,10 @@ class FitEvaluator(Evaluator):
             "epochs": len(logs.get("loss", [])),
             "history": {k: [float(x) for x in v] for k, v in logs.items()},
         }
+        if use_best:
+            info["best_epoch"] = best.best_epoch
+        if best.stopped_epoch is not None:
+            info["early_stopped"] = {"epoch": best.stopped_epoch, "patience": best.patience}
         if self.distribution_strategy is not None:
             info["distribution"] = describe_strategy(self.distribution_strategy)
         return Evaluation(metrics=metrics, model=model, info=info)
@@ -244,6 +335,11 @@ class FitEvaluator(Evaluator):
             "batch_size": self.batch_size,
             "learning_rate": self.learning_rate,
             "optimizer": self.optimizer,
+            "objective": self.objective.to_json(),
+            "patience": self.patience,
+            "restore_best": self.restore_best,
+            "lr_schedule": self.lr_schedule,
+            "min_steps_per_epoch": self.min_steps_per_epoch,
             "constraints": self.constraints.to_json(),
             **({"measure_latency": True} if self.measure_latency else {}),
         }

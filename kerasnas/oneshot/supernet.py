@@ -56,7 +56,7 @@ from kerasnas.spaces.space import Architecture, SearchSpace
 #: Cell operations without trainable weights (what DARTS collapses to).
 PARAMETER_FREE_CELL_OPS = ("none", "skip_connect", "avg_pool_3x3", "max_pool_3x3")
 #: Chain operations that change the spatial size; chain supernets refuse them.
-RESIZING_CHAIN_OPS = ("maxpool", "avgpool")
+RESIZING_CHAIN_OPS = ("maxpool", "avgpool", "flatten")
 
 OP = "op"
 STRUCTURE = "structure"

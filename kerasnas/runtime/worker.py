@@ -199,6 +199,7 @@ def evaluator_from_spec(spec: dict):
         builder_config["input_shape"],
         Task.from_json(builder_config["task"]),
         normalization=tuple(builder_norm) if builder_norm else None,
+        target_scaling=builder_config.get("target_scaling"),
     )
     return FitEvaluator.from_config(spec["fit"], builder, data), list(spec.get("callbacks", []))
 

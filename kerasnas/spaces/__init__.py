@@ -53,15 +53,28 @@ def _default_chain(input_shape):
             head_pooling=("global_avg",),
             name="chain",
         )
+    # Sequences and images: convolutions and pooling for local structure,
+    # `flatten` then `dense` for data without it (an MLP on every position);
+    # five layers hold the reference CNN (see ChainSpace.reference_architectures).
     if input_shape is not None and len(input_shape) == 3:
         return ChainSpace(
             max_layers=5,
-            operations=("conv", "sepconv", "maxpool", "avgpool", "identity"),
-            widths=(16, 32, 64),
+            operations=SPATIAL_OPERATIONS,
+            widths=(16, 32, 64, 128),
             kernel_sizes=(3, 5),
             name="chain",
         )
-    return ChainSpace(max_layers=4, name="chain")
+    return ChainSpace(
+        max_layers=5,
+        operations=SPATIAL_OPERATIONS,
+        widths=(16, 32, 64, 128, 256),
+        kernel_sizes=(3, 5, 7),
+        name="chain",
+    )
+
+
+#: The default chain space's operations for sequences and images.
+SPATIAL_OPERATIONS = ("conv", "sepconv", "maxpool", "avgpool", "dense", "flatten", "identity")
 
 
 def _input_kind(input_shape) -> str:

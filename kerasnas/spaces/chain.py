@@ -8,6 +8,7 @@ from typing import Any
 import keras
 
 from kerasnas.builder import ops as op_lib
+from kerasnas.errors import InvalidArchitectureError
 from kerasnas.spaces.decisions import Categorical, Condition
 from kerasnas.spaces.space import Architecture, SearchSpace
 from kerasnas.validation import check_int
@@ -63,6 +64,9 @@ class ChainSpace(SearchSpace):
         head_pooling: how spatial features are reduced before the head
             (`"global_avg"`, `"global_max"`, `"flatten"`).
         name: the space's name.
+
+    After a `flatten` layer only `dense` and `identity` layers may follow
+    (architectures with spatial operations after it are not in the space).
 
     Raises:
         ValueError: for empty choices, unknown operations or bad depths.
@@ -161,12 +165,157 @@ class ChainSpace(SearchSpace):
             x = build_layer(x, spec, f"layer_{i}")
         return op_lib.pool_for_head(x, architecture.get("head.pooling", "global_avg"))
 
+    def _check_extra(self, architecture: Architecture) -> None:
+        # After `flatten` the features are one vector: a spatial operation
+        # would read it as a sequence of thousands of one-channel positions
+        # (slow and meaningless), and a second flatten changes nothing.
+        flat = False
+        for i in range(int(architecture.get("num_layers", 0))):
+            op = architecture.get(f"layer_{i}.op")
+            if flat and op not in _AFTER_FLATTEN:
+                raise InvalidArchitectureError(
+                    f"After a 'flatten' layer only {list(_AFTER_FLATTEN)} may follow. "
+                    f"Received: layer_{i}.op={op!r}"
+                )
+            flat = flat or op == "flatten"
+
+    def reference_architectures(self, input_shape: Sequence[int] | None = None) -> list:
+        """A few designs known to work, expressed in this space, to try first.
+
+        For sequences and images (`input_shape` of rank 2 or 3): a
+        three-convolution CNN with global pooling, a small two-convolution
+        CNN with a flattened head (it keeps positions), and a multi-layer
+        perceptron on the flattened input after a pointwise dense layer
+        (for data whose positions carry no local structure; its width keeps
+        the flattened vector near 2,048 features). For flat vectors: two multi-layer perceptrons
+        and a linear model. Widths, kernel sizes and dropout rates snap to
+        the nearest values the space allows; a design whose operations or
+        depth the space lacks is left out. With `input_shape=None` the kind
+        follows the operations (spatial ones mean sequences or images).
+
+        Example:
+
+        ```python
+        import kerasnas
+        space = kerasnas.spaces.get("chain", input_shape=(40, 1))
+        [space.describe(a) for a in space.reference_architectures((40, 1))]
+        ```
+
+        Returns:
+            Valid, distinct architectures, the most generally useful first.
+        """
+        if input_shape is not None:
+            spatial = len(tuple(input_shape)) >= 2
+        else:
+            spatial = any(op in self.operations for op in ("conv", "sepconv"))
+        designs = _SPATIAL_REFERENCES if spatial else _VECTOR_REFERENCES
+        pointwise = _pointwise_width(input_shape)
+        found, keys = [], set()
+        for layers, head in designs:
+            layers = [
+                {**spec, "width": pointwise} if spec.get("width") == "pointwise" else spec
+                for spec in layers
+            ]
+            arch = self._snap_design(layers, head)
+            if arch is None:
+                continue
+            key = self.canonical_key(arch)
+            if key not in keys:
+                keys.add(key)
+                found.append(arch)
+        return found
+
+    def _snap_design(self, layers, head) -> Architecture | None:
+        if not self.min_layers <= len(layers) <= self.max_layers:
+            return None
+        if any(spec["op"] not in self.operations for spec in layers):
+            return None
+        arch: dict[str, Any] = {"num_layers": len(layers)}
+        for i, spec in enumerate(layers):
+            info = op_lib.OPERATIONS[spec["op"]]
+            arch[f"layer_{i}.op"] = spec["op"]
+            if info.uses_width:
+                arch[f"layer_{i}.width"] = _nearest(self.widths, spec.get("width", 64))
+            if info.uses_kernel:
+                arch[f"layer_{i}.kernel_size"] = _nearest(
+                    self.kernel_sizes, spec.get("kernel_size", 3)
+                )
+            if info.trainable:
+                activation = spec.get("activation", "relu")
+                arch[f"layer_{i}.activation"] = (
+                    activation if activation in self.activations else self.activations[0]
+                )
+                wanted = bool(spec.get("batch_norm", False))
+                arch[f"layer_{i}.batch_norm"] = (
+                    wanted if wanted in self.batch_norm else self.batch_norm[0]
+                )
+            if spec["op"] != "identity":
+                arch[f"layer_{i}.dropout"] = _nearest(self.dropout, spec.get("dropout", 0.0))
+        arch["head.pooling"] = head if head in self.head_pooling else self.head_pooling[0]
+        try:
+            return self.validate(arch)
+        except InvalidArchitectureError:
+            return None
+
     def describe(self, architecture: Mapping[str, Any]) -> str:
         parts = []
         for spec in self.layer_specs(architecture):
             parts.append(describe_layer(spec))
         head = self.validate(architecture)["head.pooling"]
         return " > ".join(parts or ["(no layers)"]) + f" | {head}"
+
+
+#: Operations that may follow a `flatten` layer in a chain.
+_AFTER_FLATTEN = ("dense", "identity")
+
+
+def _nearest(values: Sequence[Any], target: float) -> Any:
+    return min(values, key=lambda v: (abs(float(v) - float(target)), float(v)))
+
+
+def _conv(width, kernel_size):
+    return {"op": "conv", "width": width, "kernel_size": kernel_size, "batch_norm": True}
+
+
+_POOL = {"op": "maxpool"}
+
+#: Reference designs (layers, head pooling) for sequences and images.
+_SPATIAL_REFERENCES = (
+    ([_conv(64, 5), _conv(64, 5), _POOL, _conv(128, 3), _POOL], "global_avg"),
+    ([_conv(32, 5), _POOL, _conv(64, 5), _POOL], "flatten"),
+    (
+        [
+            {"op": "dense", "width": "pointwise"},
+            {"op": "flatten"},
+            {"op": "dense", "width": 256, "dropout": 0.1},
+            {"op": "dense", "width": 128, "dropout": 0.1},
+        ],
+        "global_avg",
+    ),
+)
+
+
+def _pointwise_width(input_shape) -> int:
+    """Channels of the MLP design's pointwise layer: about 2,048 features once flattened."""
+    if input_shape is None or len(tuple(input_shape)) < 2:
+        return 32
+    positions = 1
+    for d in tuple(input_shape)[:-1]:
+        positions *= int(d)
+    return min(32, max(8, 2048 // max(positions, 1)))
+
+#: Reference designs (layers, head pooling) for flat vectors.
+_VECTOR_REFERENCES = (
+    (
+        [
+            {"op": "dense", "width": 256, "batch_norm": True, "dropout": 0.1},
+            {"op": "dense", "width": 128, "batch_norm": True, "dropout": 0.1},
+        ],
+        "global_avg",
+    ),
+    ([{"op": "dense", "width": 256}], "global_avg"),
+    ([{"op": "identity"}], "global_avg"),
+)
 
 
 def build_layer(x, spec: Mapping[str, Any], name: str):

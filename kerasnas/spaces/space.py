@@ -435,6 +435,15 @@ class SearchSpace:
         """
         return self.validate(architecture)
 
+    def reference_architectures(self, input_shape=None) -> list:
+        """Designs known to work for inputs of `input_shape`, to try first (none here).
+
+        Spaces that can express classic designs return them (see
+        `ChainSpace.reference_architectures`); `kerasnas.search()` tries
+        them before its strategy explores (`kerasnas.strategies.WarmStart`).
+        """
+        return []
+
     def canonical_key(self, architecture: Mapping[str, Any]) -> str:
         """A stable key shared by equivalent architectures."""
         return self.canonicalize(architecture).key

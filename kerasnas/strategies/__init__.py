@@ -8,6 +8,7 @@ from kerasnas.strategies.evolution import RegularizedEvolution
 from kerasnas.strategies.local_search import LocalSearch
 from kerasnas.strategies.nsga2 import NSGA2
 from kerasnas.strategies.random_search import RandomSearch
+from kerasnas.strategies.warm_start import WarmStart
 from kerasnas.validation import accepted_keywords, check_option_keys
 
 
@@ -92,5 +93,6 @@ __all__ = [
     "RegularizedEvolution",
     "STRATEGY_NAMES",
     "Strategy",
+    "WarmStart",
     "get",
 ]
