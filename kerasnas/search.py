@@ -626,6 +626,10 @@ def search(
     proxy_candidates: int = 8,
     tensorboard: bool | str | os.PathLike | None = None,
     progress_bar: bool | None = None,
+    loss: Any = None,
+    metrics: Any = None,
+    class_weight: dict | None = None,
+    sample_weight: Any = None,
 ) -> SearchResult:
     """Searches for a Keras model for your data. The front door of kerasnas.
 
@@ -725,6 +729,19 @@ def search(
             directory: per-trial scalars and the HParams dashboard.
         progress_bar: show a progress bar; None shows it in terminals and
             notebooks unless `verbose=0`.
+        loss: a Keras loss for every candidate (name, function or
+            `keras.losses.Loss`) instead of the task's default.
+        metrics: Keras metrics compiled into every candidate besides the
+            task's (names, functions or `keras.metrics.Metric` objects);
+            `objective="val_<name>"` searches on one of them.
+        class_weight: `{class_index: weight}` for `fit`, as in Keras.
+        sample_weight: one weight per training sample (array data), as in
+            Keras's `fit`; split off with the data when `validation_split`
+            holds out validation data.
+
+    `x` may also be a dict `{input_name: array}` or a list of arrays for
+    models with several inputs (with a space whose body takes them, e.g.
+    `kerasnas.spaces.FunctionSpace` built with the same input names).
 
     Returns:
         A `SearchResult` with `best_model`, `best_architecture`, `trials`
@@ -739,6 +756,12 @@ def search(
         raise ValueError(f"`verbose` must be 0, 1 or 2. Received: verbose={verbose!r}")
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
         raise ValueError(f"`epochs` must be a positive int. Received: epochs={epochs!r}")
+    if class_weight is not None and sample_weight is not None:
+        raise ValueError(
+            "Pass `class_weight` or `sample_weight`, not both (Keras's fit refuses the pair); "
+            "fold the class weights into the sample weights. Received: class_weight="
+            f"{class_weight!r} and sample_weight"
+        )
     constraints = Constraints(max_params, max_flops, max_latency_ms)
     strategy_obj = strategies_lib.get(strategy, **(strategy_options or {}))
     if evaluator is not None:
@@ -752,6 +775,17 @@ def search(
                 "With `evaluator=`, nothing is trained: pass no data. "
                 f"Received: evaluator={evaluator!r} and data"
             )
+        for label, value in (
+            ("loss", loss),
+            ("metrics", metrics),
+            ("class_weight", class_weight),
+            ("sample_weight", sample_weight),
+        ):
+            if value is not None:
+                raise ValueError(
+                    f"`{label}` applies to training; with `evaluator=` nothing is trained. "
+                    f"Received: {label}={value!r}"
+                )
         objectives = as_objectives(objective or "score")
         space_obj = spaces_lib.get(space, **(space_options or {}))
         space_obj = spaces_lib.with_training(space_obj, training_choices)
@@ -781,6 +815,7 @@ def search(
             task=task,
             batch_size=batch_size,
             seed=seed,
+            sample_weight=sample_weight,
         )
         objectives = as_objectives(objective or search_data.task.default_objective())
         space_obj = spaces_lib.get(
@@ -804,6 +839,9 @@ def search(
             verbose=1 if verbose == 2 else 0,
             measure_latency=any(o.name == "latency_ms" for o in objectives),
             distribution_strategy=distribution_strategy,
+            loss=loss,
+            metrics=metrics,
+            class_weight=class_weight,
         )
     executor_options = {}
     if workers is not None:

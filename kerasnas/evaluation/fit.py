@@ -69,6 +69,13 @@ class FitEvaluator(Evaluator):
             (`batch_size` is the global batch). A name or spec is built
             where the trial runs (a worker process, a Ray actor), on that
             worker's devices.
+        loss: a Keras loss (name, function or `keras.losses.Loss`) instead
+            of the task's.
+        metrics: Keras metrics compiled besides the task's (names,
+            functions or metric objects); their validation values
+            (`val_<name>`) can be objectives.
+        class_weight: `{class_index: weight}` passed to `fit`. Per-sample
+            weights come with the data (`SearchData.sample_weight`).
 
     Raises:
         ValueError: for out-of-range settings or an unknown strategy.
@@ -89,6 +96,9 @@ class FitEvaluator(Evaluator):
         verbose: int = 0,
         measure_latency: bool = False,
         distribution_strategy: Any = None,
+        loss: Any = None,
+        metrics: Any = None,
+        class_weight: dict | None = None,
     ):
         if not isinstance(epochs, int) or epochs < 1:
             raise ValueError(f"`epochs` must be a positive int. Received: epochs={epochs!r}")
@@ -111,6 +121,9 @@ class FitEvaluator(Evaluator):
         self.verbose = verbose
         self.measure_latency = bool(measure_latency)
         self._strategy, self.distribution_spec = resolve_strategy(distribution_strategy)
+        self.loss = loss
+        self.metrics = metrics
+        self.class_weight = _check_class_weight(class_weight)
 
     @property
     def distribution_strategy(self):
@@ -134,7 +147,12 @@ class FitEvaluator(Evaluator):
             keras.utils.set_random_seed(int(seed) % (2**31))
             model = self.builder.build(architecture)
             return self.builder.compile(
-                model, architecture, learning_rate=self.learning_rate, optimizer=self.optimizer
+                model,
+                architecture,
+                learning_rate=self.learning_rate,
+                optimizer=self.optimizer,
+                loss=self.loss,
+                metrics=self.metrics,
             )
 
     def costs(self, model: keras.Model) -> dict:
@@ -160,6 +178,7 @@ class FitEvaluator(Evaluator):
                 initial_epoch=initial_epoch,
                 callbacks=all_callbacks,
                 verbose=self.verbose,
+                class_weight=self.class_weight,
             )
         x, y = data.train
         return model.fit(
@@ -172,6 +191,8 @@ class FitEvaluator(Evaluator):
             callbacks=all_callbacks,
             verbose=self.verbose,
             shuffle=True,
+            class_weight=self.class_weight,
+            sample_weight=getattr(data, "sample_weight", None),
         )
 
     def evaluate(self, architecture: Architecture, context: TrialContext) -> Evaluation:
@@ -209,7 +230,55 @@ class FitEvaluator(Evaluator):
             "optimizer": self.optimizer,
             "constraints": self.constraints.to_json(),
             **({"measure_latency": True} if self.measure_latency else {}),
+            **self._fit_options_config(),
         }
+
+    def _fit_options_config(self) -> dict:
+        """The user's loss, metrics and class weights as JSON (only those set)."""
+        config = {}
+        if self.loss is not None:
+            config["loss"] = describe_keras_object(self.loss)
+        if self.metrics is not None:
+            metrics = self.metrics if isinstance(self.metrics, (list, tuple)) else [self.metrics]
+            config["metrics"] = [describe_keras_object(m) for m in metrics]
+        if self.class_weight is not None:
+            config["class_weight"] = {str(k): v for k, v in self.class_weight.items()}
+        return config
+
+
+def describe_keras_object(value) -> Any:
+    """A loss or metric as JSON: its name, or its Keras config for objects."""
+    if isinstance(value, str):
+        return value
+    if hasattr(value, "get_config"):
+        try:
+            return {"class": type(value).__name__, "config": value.get_config()}
+        except Exception:  # noqa: BLE001 - a custom object without get_config
+            pass
+    return getattr(value, "__name__", type(value).__name__)
+
+
+def _check_class_weight(class_weight) -> dict | None:
+    if class_weight is None:
+        return None
+    if not isinstance(class_weight, dict) or not class_weight:
+        raise ValueError(
+            "`class_weight` must be a dict {class_index: weight}. "
+            f"Received: class_weight={class_weight!r}"
+        )
+    checked = {}
+    for key, weight in class_weight.items():
+        try:
+            index, value = int(key), float(weight)
+        except (TypeError, ValueError):
+            index, value = None, float("nan")
+        if index is None or str(index) != str(key).strip() or not value >= 0:
+            raise ValueError(
+                "`class_weight` maps class indices to non-negative weights. "
+                f"Received: class_weight={class_weight!r}"
+            )
+        checked[index] = value
+    return checked
 
 
 def evaluate_model(model: keras.Model, split, batch_size: int = 256, prefix: str = "test") -> dict:
