@@ -150,7 +150,7 @@ def test_strategies_search_a_function_space(strategy, tmp_path):
 
 @pytest.mark.slow
 def test_rl_controller_searches_a_function_space(tmp_path):
-    pytest.importorskip("tf_agents")
+    pytest.importorskip("kerasnas.strategies.rl")
     space = cnn_space()
     result = kerasnas.search(
         space=space,
