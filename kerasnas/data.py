@@ -238,9 +238,10 @@ def from_arrays(
     y = np.asarray(y)
     n = num_samples(x)
     if len(y) != n:
+        x_text = f"x.shape={x.shape}" if not multi else f"x with {n} samples"
         raise ValueError(
             "`x` and `y` must have the same number of samples. "
-            f"Received: x with {n} samples ({_sample_shape(x)} each), y.shape={y.shape}"
+            f"Received: {x_text}, y.shape={y.shape}"
         )
     if sample_weight is not None:
         sample_weight = _check_sample_weight(sample_weight, n)
@@ -323,15 +324,21 @@ def _check_split(split, name: str, x_train: np.ndarray, task: Task) -> tuple:
         xs = _as_float_array(split[0], f"{name}[0]")
         _check_features(xs, f"{name}[0]")
     if _sample_shape(xs) != _sample_shape(x_train):
+        got = (
+            f"{name}[0].shape={xs.shape}"
+            if hasattr(xs, "shape")
+            else (f"{name}[0] with sample shapes {_sample_shape(xs)}")
+        )
         raise ValueError(
             f"`{name}` inputs must have the training inputs' sample shape "
-            f"{_sample_shape(x_train)}. Received: {name}[0] with sample shape {_sample_shape(xs)}"
+            f"{_sample_shape(x_train)}. Received: {got}"
         )
     ys = np.asarray(split[1])
     if len(ys) != num_samples(xs):
         raise ValueError(
             f"`{name}` inputs and labels must have the same number of samples. "
-            f"Received: {num_samples(xs)} inputs, {name}[1].shape={ys.shape}"
+            f"Received: {name}[0].shape={getattr(xs, 'shape', num_samples(xs))}, "
+            f"{name}[1].shape={ys.shape}"
         )
     task.check_labels(ys, f"{name}[1]")
     return xs, _labels_dtype(ys, task)

@@ -280,3 +280,29 @@ def test_process_workers_refuse_a_function_they_cannot_import(tmp_path):
             verbose=0,
             executor="process",
         )
+
+
+@pytest.mark.slow
+def test_process_workers_train_a_function_space_with_fit_options(tmp_path):
+    rng = np.random.default_rng(0)
+    meta = rng.normal(size=(80, 3)).astype("float32")
+    signal = rng.normal(size=(80, 10, 1)).astype("float32")
+    y = (meta[:, 0] > 0).astype("int32")
+    top2 = keras.metrics.SparseTopKCategoricalAccuracy(k=2, name="top2")
+    result = kerasnas.search(
+        {"meta": meta, "signal": signal},
+        y,
+        space=FunctionSpace(two_inputs, input_shape={"meta": (3,), "signal": (10, 1)}),
+        max_trials=2,
+        epochs=1,
+        directory=tmp_path,
+        verbose=0,
+        executor="process",
+        workers=1,
+        metrics=[top2],
+        objective="val_top2",
+        sample_weight=np.zeros(80),
+    )
+    assert [t.status for t in result.trials] == ["completed", "completed"]
+    assert all(t.metrics["loss"] == 0.0 for t in result.trials)  # the weights reached fit
+    assert all(t.metrics["val_top2"] == pytest.approx(1.0) for t in result.trials)

@@ -436,6 +436,7 @@ class FunctionSpace(SearchSpace):
                     self._record(variant, order, definitions, explicit)
                     variants[repr(value)] = variant
                 self._infer(parent, decision, variants, inferred)
+        order = _code_order(order, [trace.names for trace in cache.values()])
         return self._decisions_from(order, definitions, explicit, inferred)
 
     def _record(self, trace, order, definitions, explicit) -> None:
@@ -490,6 +491,26 @@ class FunctionSpace(SearchSpace):
             "name": self.name,
             "decisions": [d.to_json() for d in self._decisions],
         }
+
+
+def _code_order(discovered: list, runs: list) -> list:
+    """Orders decisions as the function asks for them (a merge of every run's order).
+
+    A decision comes after every decision asked before it in some run;
+    ties (and contradictory orders) keep the order of discovery.
+    """
+    earlier = {name: set() for name in discovered}
+    for names in runs:
+        for i, name in enumerate(names):
+            earlier[name].update(names[:i])
+    placed: list = []
+    remaining = list(discovered)
+    while remaining:
+        ready = [n for n in remaining if earlier[n] - {n} <= set(placed)]
+        chosen = ready[0] if ready else remaining[0]
+        placed.append(chosen)
+        remaining.remove(chosen)
+    return placed
 
 
 def _check_output(out, build) -> None:
