@@ -167,7 +167,7 @@ for strategy, objective in (
 
 best_name = max(results, key=lambda name: results[name].best_trial.metrics["val_accuracy"])
 result = results[best_name]
-print(result.summary())
+result.summary()
 
 """
 ## Export and serve without kerasnas
