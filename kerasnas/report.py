@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from kerasnas.result import SearchResult, load_search
-from kerasnas.runtime.progress import format_seconds
+from kerasnas.runtime.progress import format_seconds, shorten
 from kerasnas.runtime.records import TrialRecord
 
 REPORT_DIR = "report"
@@ -209,18 +209,6 @@ def _metric(key: str, value) -> str:
     if key in ("params", "flops", "trainable_params") and isinstance(value, (int, float)):
         return f"{int(round(value)):,}"
     return _fmt(value, 2 if key.endswith(("_s", "_ms")) else 4)
-
-
-def shorten(text: str, width: int) -> str:
-    """`text` cut to `width` characters at a space, never inside a token (`…` marks a cut)."""
-    text = " ".join(str(text).split())
-    if len(text) <= width:
-        return text
-    cut = text.rfind(" ", 0, max(1, width - 1))
-    if cut <= 0:  # one long token: keep it whole
-        cut = text.find(" ")
-        return text if cut < 0 else text[:cut] + " …"
-    return text[:cut] + " …"
 
 
 def code_cell(text: str) -> str:

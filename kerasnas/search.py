@@ -288,7 +288,11 @@ class Search:
             executor = self.executor = LocalExecutor()
             executor.start(self.evaluator, self.directory, self.callbacks)
         progress = ProgressPrinter(
-            self.objective, self.max_trials, self.verbose, bar=self.progress_bar
+            self.objective,
+            self.max_trials,
+            self.verbose,
+            bar=self.progress_bar,
+            workers=executor.capacity,
         )
         progress.start(self._counted(), self.best_trial())
         if finished or running:
