@@ -2,6 +2,8 @@
 
 import re
 
+import numpy as np
+
 import kerasnas
 from kerasnas.export.model_card import render_markdown
 from kerasnas.report import code_cell, shorten, summary_sections, write_report
@@ -110,3 +112,33 @@ def test_model_card_takes_the_users_intended_use_and_limitations():
     text = render_markdown(card(intended_use="Sorting parcels.", limitations="Daylight only."))
     assert "Sorting parcels." in text and "- Daylight only." in text
     assert "Validation metrics are optimistic" not in text
+
+
+def test_cell_diagram_boxes_on_parallel_branches_do_not_overlap():
+    import matplotlib.pyplot as plt
+
+    from kerasnas.builder import ModelBuilder, Task
+    from kerasnas.layer_diagram import _draw
+
+    space = kerasnas.spaces.nas_bench_201(channels=4, cells_per_stage=1)
+    arch = space.from_string(
+        "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|"
+        "+|nor_conv_3x3~0|avg_pool_3x3~1|nor_conv_1x1~2|"
+    )
+    model = ModelBuilder(space, (8, 8, 3), Task.infer(np.arange(3))).build(arch)
+    fig, texts = _draw(model, title="cell")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = {n: t.get_bbox_patch().get_window_extent(renderer) for n, t in texts.items()}
+    width, _ = fig.canvas.get_width_height()
+    names = sorted(boxes)
+    for i, a in enumerate(names):
+        assert 0 <= boxes[a].x0 and boxes[a].x1 <= width, a  # inside the image
+        for b in names[i + 1 :]:
+            assert not boxes[a].overlaps(boxes[b]), (a, b)
+    # Parallel branches share a row: the widest row has the three edges into node 3.
+    rows = {}
+    for box in boxes.values():
+        rows.setdefault(round(box.y0), []).append(box)
+    assert max(len(r) for r in rows.values()) >= 3
+    plt.close(fig)
