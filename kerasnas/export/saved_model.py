@@ -188,6 +188,8 @@ def export_saved_model(
     formats=(),
     measure_latency: bool = True,
     check_cli: bool = True,
+    serving_config: bool = True,
+    version_policy="latest",
 ) -> ExportInfo:
     """Writes `model` as a SavedModel that TensorFlow Serving can load.
 
@@ -244,6 +246,13 @@ def export_saved_model(
             `"tflite"` (`model.tflite`), `"onnx"` (`model.onnx`, optional extra).
         measure_latency: time the serving signature at batch 1, 32 and 256.
         check_cli: include the `saved_model_cli show` check.
+        serving_config: also write, in the base path, TF Serving's
+            `models.config`, a `batching_parameters.txt` chosen from the
+            measured latency, and a `README.md` with the exact
+            `tensorflow_model_server` command (see
+            `kerasnas.export.serving_config`).
+        version_policy: the `models.config` version policy: `"latest"`,
+            `"all"`, a version number or a list of them.
 
     Returns:
         An `ExportInfo`.
@@ -263,6 +272,10 @@ def export_saved_model(
             f"{len(model.inputs)} inputs"
         )
     formats = formats_lib.check_formats(formats)
+    if serving_config:
+        from kerasnas.export.serving_config import _check_policy
+
+        _check_policy(version_policy)
     if tolerance is None:
         tolerance = 1e-5
     base = pathlib.Path(base_path)
@@ -338,6 +351,13 @@ def export_saved_model(
         os.replace(staging, final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    if serving_config:
+        from kerasnas.export.serving_config import write_serving_config
+
+        written = write_serving_config(base, latency, version_policy=version_policy)
+        options["serving_config"] = {
+            k: str(v) for k, v in written.items() if isinstance(v, pathlib.Path)
+        }
     return ExportInfo(
         path=final,
         base_path=base,
