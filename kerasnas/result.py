@@ -185,6 +185,9 @@ class SearchResult:
         include_validation: bool = False,
         seed: int | None = None,
         distribution_strategy=None,
+        loss=None,
+        metrics=None,
+        class_weight: dict | None = None,
     ):
         """Trains a trial's architecture from scratch and returns the model.
 
@@ -196,6 +199,13 @@ class SearchResult:
             distribution_strategy: train on several devices: a
                 `tf.distribute.Strategy` (e.g. `tf.distribute.MirroredStrategy()`)
                 or a name (`"mirrored"`); see `kerasnas.distribute`.
+            loss: the Keras loss; defaults to the search's when it was given
+                by name (a loss object or function must be passed again).
+            metrics: extra Keras metrics; defaults to the search's metrics
+                given by name.
+            class_weight: `{class_index: weight}`; defaults to the search's.
+                Per-sample weights come with the data
+                (`kerasnas.data.from_arrays(..., sample_weight=...)`).
         """
         from kerasnas.evaluation.fit import FitEvaluator
         from kerasnas.retrain import train_final_model
@@ -211,6 +221,7 @@ class SearchResult:
             learning_rate=self.settings.get("evaluator", {}).get("learning_rate", 1e-3),
             optimizer=self.settings.get("evaluator", {}).get("optimizer", "adam"),
             distribution_strategy=distribution_strategy,
+            **self._fit_options(loss, metrics, class_weight),
         )
         return train_final_model(
             evaluator,
@@ -219,6 +230,18 @@ class SearchResult:
             seed=record.seed if seed is None else seed,
             include_validation=include_validation,
         )
+
+    def _fit_options(self, loss, metrics, class_weight) -> dict:
+        """The search's loss, metrics and class weights, where they were stored by name."""
+        stored = self.settings.get("evaluator", {})
+        if loss is None and isinstance(stored.get("loss"), str):
+            loss = stored["loss"]
+        if metrics is None and stored.get("metrics"):
+            named = [m for m in stored["metrics"] if isinstance(m, str)]
+            metrics = named or None
+        if class_weight is None and stored.get("class_weight"):
+            class_weight = {int(k): float(v) for k, v in stored["class_weight"].items()}
+        return {"loss": loss, "metrics": metrics, "class_weight": class_weight}
 
     def _need_builder(self, what: str) -> None:
         if self.builder is None:

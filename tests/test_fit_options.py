@@ -99,3 +99,34 @@ def test_process_workers_get_the_fit_options(tmp_path):
 def test_options_need_training(tmp_path):
     with pytest.raises(ValueError, match="loss"):
         kerasnas.search(space=SPACE, evaluator=lambda a: 1.0, loss="mse", directory=tmp_path)
+
+
+def test_train_model_reuses_the_searchs_class_weights(tmp_path):
+    x, y = data()
+    result = kerasnas.search(
+        x,
+        y,
+        space=SPACE,
+        max_trials=1,
+        epochs=1,
+        directory=tmp_path,
+        verbose=0,
+        executor="local",
+        class_weight={0: 0.0, 1: 0.0},
+    )
+    model = result.train_model(epochs=1, seed=3)
+    fresh = kerasnas.FitEvaluator(result.builder, result.data).build(result.best_architecture, 3)
+    # Zero class weights: zero loss, so training leaves the seeded weights as they were.
+    for trained, initial in zip(model.get_weights(), fresh.get_weights()):
+        np.testing.assert_array_equal(trained, initial)
+
+
+def test_retraining_on_train_plus_validation_merges_inputs_and_weights():
+    from kerasnas.retrain import merged_training_data
+
+    rng = np.random.default_rng(0)
+    x = {"a": rng.normal(size=(20, 3)), "b": rng.normal(size=(20, 4, 1))}
+    split = from_arrays(x, np.arange(20) % 2, validation_split=0.25, sample_weight=np.full(20, 2.0))
+    merged = merged_training_data(split)
+    assert {k: v.shape[0] for k, v in merged.train[0].items()} == {"a": 20, "b": 20}
+    assert merged.sample_weight.tolist() == [2.0] * 15 + [1.0] * 5
