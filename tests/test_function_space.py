@@ -306,3 +306,11 @@ def test_process_workers_train_a_function_space_with_fit_options(tmp_path):
     assert [t.status for t in result.trials] == ["completed", "completed"]
     assert all(t.metrics["loss"] == 0.0 for t in result.trials)  # the weights reached fit
     assert all(t.metrics["val_top2"] == pytest.approx(1.0) for t in result.trials)
+
+
+def test_data_must_have_the_shape_the_decisions_were_discovered_on(tmp_path):
+    space = FunctionSpace(wider, input_shape=(4,))
+    with pytest.raises(ValueError, match=r"discovered its decisions on input_shape=\(4,\)"):
+        kerasnas.search(
+            np.zeros((30, 5), "float32"), np.arange(30) % 2, space=space, directory=tmp_path
+        )

@@ -57,6 +57,9 @@ class ModelBuilder:
         self.space = space
         self.task = task
         self.input_kind, self.input_shape = _check_input_shape(input_shape)
+        check = getattr(space, "check_input_shape", None)
+        if check is not None:
+            check(self.input_kind, self.input_shape)
         if self.input_kind != "single" and not getattr(space, "accepts_multiple_inputs", False):
             raise ValueError(
                 "Several inputs (a dict or list of input shapes) need a space whose body "

@@ -476,6 +476,28 @@ class FunctionSpace(SearchSpace):
         return decisions
 
     # ------------------------------------------------------------ building
+    def check_input_shape(self, kind: str, shape) -> None:
+        """Refuses models on inputs other than those the decisions were discovered on.
+
+        Raises:
+            ValueError: naming both shapes.
+        """
+        own_kind, own_shape = self.input_spec
+        same = kind == own_kind and (
+            {k: tuple(v) for k, v in shape.items()} == own_shape
+            if kind == "dict"
+            else [tuple(v) for v in shape] == [tuple(v) for v in own_shape]
+            if kind == "list"
+            else tuple(shape) == tuple(own_shape)
+        )
+        if not same:
+            raise ValueError(
+                f"FunctionSpace '{self.name}' discovered its decisions on input_shape="
+                f"{own_shape!r}, but the data's samples have shape {shape!r}: create the "
+                "space with the data's input_shape. Received: input_shape="
+                f"{shape!r}"
+            )
+
     def build_body(self, architecture: Architecture, inputs):
         """Runs the function with the architecture's values on `inputs`."""
         hp = HyperParameters(dict(architecture), "build", known=self._by_name)
