@@ -24,15 +24,21 @@ from kerasnas.spaces.space import Architecture, SearchSpace
 MAX_TRACES = 400
 
 
+class SpaceDefinitionError(ValueError):
+    """A build function uses the decision helpers wrongly (names, values, conditions)."""
+
+
 def _float_values(name, low, high, step, num, log) -> list:
     if step is not None:
         if not step > 0:
-            raise ValueError(f"hp.float('{name}') needs a positive step. Received: step={step!r}")
+            raise SpaceDefinitionError(
+                f"hp.float('{name}') needs a positive step. Received: step={step!r}"
+            )
         count = int(math.floor((high - low) / step + 1e-9)) + 1
         values = [low + i * step for i in range(count)]
     else:
         if not isinstance(num, int) or num < 2:
-            raise ValueError(f"hp.float('{name}') needs num >= 2. Received: num={num!r}")
+            raise SpaceDefinitionError(f"hp.float('{name}') needs num >= 2. Received: num={num!r}")
         if log:
             ratio = math.log(high / low)
             values = [low * math.exp(ratio * i / (num - 1)) for i in range(num)]
@@ -52,7 +58,7 @@ def _as_values(parent: str, values: Any) -> tuple:
     else:
         values = (values,)
     if not values:
-        raise ValueError(
+        raise SpaceDefinitionError(
             f"A condition on '{parent}' needs at least one value. Received: values={values!r}"
         )
     return values
@@ -104,7 +110,7 @@ class HyperParameters:
                 each parent decision takes one of these values.
         """
         if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple, range)):
-            raise ValueError(
+            raise SpaceDefinitionError(
                 f"hp.choice('{name}') takes a list of values. Received: values={values!r}"
             )
         return self._ask(name, list(values), default, when)
@@ -124,9 +130,11 @@ class HyperParameters:
         """
         for label, value in (("min_value", min_value), ("max_value", max_value), ("step", step)):
             if isinstance(value, bool) or not isinstance(value, int):
-                raise ValueError(f"hp.int('{name}') needs ints. Received: {label}={value!r}")
+                raise SpaceDefinitionError(
+                    f"hp.int('{name}') needs ints. Received: {label}={value!r}"
+                )
         if step < 1 or max_value < min_value:
-            raise ValueError(
+            raise SpaceDefinitionError(
                 f"hp.int('{name}') needs min_value <= max_value and step >= 1. "
                 f"Received: min_value={min_value}, max_value={max_value}, step={step}"
             )
@@ -163,17 +171,17 @@ class HyperParameters:
         try:
             low, high = float(min_value), float(max_value)
         except (TypeError, ValueError):
-            raise ValueError(
+            raise SpaceDefinitionError(
                 f"hp.float('{name}') needs numbers. Received: min_value={min_value!r}, "
                 f"max_value={max_value!r}"
             ) from None
         if not (math.isfinite(low) and math.isfinite(high)) or high < low:
-            raise ValueError(
+            raise SpaceDefinitionError(
                 f"hp.float('{name}') needs finite min_value <= max_value. "
                 f"Received: min_value={min_value!r}, max_value={max_value!r}"
             )
         if log and low <= 0:
-            raise ValueError(
+            raise SpaceDefinitionError(
                 f"hp.float('{name}', log=True) needs a positive min_value. "
                 f"Received: min_value={min_value!r}"
             )
@@ -206,7 +214,7 @@ class HyperParameters:
             values: one value or a list of values of `parent`.
         """
         if parent not in self.asked:
-            raise ValueError(
+            raise SpaceDefinitionError(
                 f"hp.conditional needs a decision asked for before it. Decisions so far: "
                 f"{list(self.asked)}. Received: parent={parent!r}"
             )
@@ -221,12 +229,12 @@ class HyperParameters:
         conditions = list(self._scope)
         if when is not None:
             if not isinstance(when, Mapping):
-                raise ValueError(
+                raise SpaceDefinitionError(
                     f"`when` is a dict {{parent_decision: value or values}}. Received: when={when!r}"
                 )
             for parent, values in when.items():
                 if parent not in self.asked:
-                    raise ValueError(
+                    raise SpaceDefinitionError(
                         f"`when` refers to '{parent}', which was not asked for before. "
                         f"Decisions so far: {list(self.asked)}. Received: when={when!r}"
                     )
@@ -235,13 +243,18 @@ class HyperParameters:
 
     def _ask(self, name: str, values: list, default: Any, when) -> Any:
         if not isinstance(name, str) or not name:
-            raise ValueError(f"A decision needs a non-empty string name. Received: name={name!r}")
+            raise SpaceDefinitionError(
+                f"A decision needs a non-empty string name. Received: name={name!r}"
+            )
         conditions = self._conditions(when)
-        decision = Categorical(name, values, default=default)
+        try:
+            decision = Categorical(name, values, default=default)
+        except ValueError as e:
+            raise SpaceDefinitionError(str(e)) from None
         if name in self.asked:
             previous = self.asked[name][0]
             if previous.to_json() != decision.to_json():
-                raise ValueError(
+                raise SpaceDefinitionError(
                     f"Decision '{name}' is asked for twice with different values: "
                     f"{previous.values()} and {decision.values()}. Use a new name."
                 )
@@ -385,15 +398,8 @@ class FunctionSpace(SearchSpace):
         hp = HyperParameters(assignment, "trace")
         try:
             out = self.build_fn(hp, self._symbolic_inputs())
-        except InvalidArchitectureError:
+        except (InvalidArchitectureError, SpaceDefinitionError):
             raise
-        except ValueError as e:
-            if "hp." in str(e) or "decision" in str(e).lower() or "`when`" in str(e):
-                raise
-            raise ValueError(
-                f"The build function failed on symbolic inputs {self.input_spec[1]} with "
-                f"decisions {hp._values}: {type(e).__name__}: {e}"
-            ) from e
         except Exception as e:  # noqa: BLE001 - report the user's error with the values
             raise ValueError(
                 f"The build function failed on symbolic inputs {self.input_spec[1]} with "
@@ -423,6 +429,8 @@ class FunctionSpace(SearchSpace):
             for parent in base.names:
                 decision = base.asked[parent][0]
                 variants = {repr(base.assignment[parent]): base}
+                known = set(definitions)
+                revealing = []
                 for value in decision.values():
                     if _same_value(value, base.assignment[parent]):
                         continue
@@ -431,10 +439,18 @@ class FunctionSpace(SearchSpace):
                     changed = dict(base.assignment)
                     changed[parent] = value
                     variant = self._trace(changed, cache)
-                    if any(n not in definitions for n in variant.names):
-                        queue.append(variant.assignment)
+                    new = set(variant.names) - known
+                    if new:
+                        revealing.append((variant, new))
                     self._record(variant, order, definitions, explicit)
                     variants[repr(value)] = variant
+                # Explore further only the variants that show decisions no other
+                # queued variant shows (a loop over layers: only the deepest).
+                covered: set = set()
+                for variant, new in sorted(revealing, key=lambda item: -len(item[1])):
+                    if new - covered:
+                        queue.append(variant.assignment)
+                        covered |= new
                 self._infer(parent, decision, variants, inferred)
         order = _code_order(order, [trace.names for trace in cache.values()])
         return self._decisions_from(order, definitions, explicit, inferred)
