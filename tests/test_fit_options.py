@@ -130,3 +130,21 @@ def test_retraining_on_train_plus_validation_merges_inputs_and_weights():
     merged = merged_training_data(split)
     assert {k: v.shape[0] for k, v in merged.train[0].items()} == {"a": 20, "b": 20}
     assert merged.sample_weight.tolist() == [2.0] * 15 + [1.0] * 5
+
+
+def test_objective_on_auc_with_one_hot_labels(tmp_path):
+    x, y = data()
+    result = kerasnas.search(
+        x,
+        np.eye(2, dtype="float32")[y],
+        space=SPACE,
+        max_trials=1,
+        epochs=1,
+        directory=tmp_path,
+        verbose=0,
+        executor="local",
+        metrics=[keras.metrics.AUC(name="auc")],
+        objective="val_auc",
+    )
+    assert result.objective.direction == "max"
+    assert 0.0 <= result.best_value <= 1.0
