@@ -148,3 +148,14 @@ def test_objective_on_auc_with_one_hot_labels(tmp_path):
     )
     assert result.objective.direction == "max"
     assert 0.0 <= result.best_value <= 1.0
+
+
+def test_sample_weight_goes_with_arrays_only():
+    import tensorflow as tf
+
+    from kerasnas.data import resolve_data
+
+    x, y = data()
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
+    with pytest.raises(ValueError, match="sample_weight"):
+        resolve_data(dataset, sample_weight=np.ones(len(x)))

@@ -314,3 +314,20 @@ def test_data_must_have_the_shape_the_decisions_were_discovered_on(tmp_path):
         kerasnas.search(
             np.zeros((30, 5), "float32"), np.arange(30) % 2, space=space, directory=tmp_path
         )
+
+
+def test_when_and_default_arguments():
+    def body(hp, inputs):
+        hp.choice("kind", ["mlp", "linear"], default="linear")
+        hp.int("units", 4, 8, step=4, when={"kind": "mlp"})
+        hp.boolean("bias", default=True)
+        return keras.layers.Flatten()(inputs)
+
+    space = FunctionSpace(body, input_shape=(3,))
+    by_name = {d.name: d for d in space.decisions}
+    assert by_name["kind"].default == "linear" and by_name["bias"].default is True
+    assert [c.to_json() for c in by_name["units"].conditions] == [
+        {"decision": "kind", "values": ["mlp"]}
+    ]
+    assert space.validate({}) == {"kind": "linear", "bias": True}
+    assert space.validate({"kind": "mlp"})["units"] == 4

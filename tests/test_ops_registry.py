@@ -136,3 +136,26 @@ def test_export_with_a_registered_operation_serves_without_kerasnas(registered_g
     assert done.returncode == 0, done.stderr[-2000:]
     served = np.asarray(json.loads(done.stdout.strip().splitlines()[-1]))
     np.testing.assert_allclose(served, expected, atol=1e-5)
+
+
+def kernel_block(x, *, name, width, kernel_size):
+    return keras.layers.Conv1D(width, kernel_size, padding="same", name=name)(x)
+
+
+def test_register_options_decide_what_the_space_searches_and_builds():
+    kerasnas.ops.register("kconv", kernel_block, uses_width=True, uses_kernel=True, trainable=True)
+    try:
+        space = ChainSpace(
+            max_layers=1, operations=("kconv",), widths=(4,), kernel_sizes=(5,), batch_norm=(True,)
+        )
+        arch = space.sample(0)
+        assert arch["layer_0.kernel_size"] == 5  # uses_kernel: the space searches a kernel
+        model = ModelBuilder(space, (10, 1), Task.infer(np.arange(2))).build(arch)
+        conv = model.get_layer("layer_0_kconv")
+        assert conv.kernel_size == (5,) and conv.filters == 4
+        assert "layer_0_bn" in {la.name for la in model.layers}  # trainable: BN follows
+        # overwrite=True replaces a registered operation; without it, refused.
+        info = kerasnas.ops.register("kconv", kernel_block, uses_width=True, overwrite=True)
+        assert kerasnas.ops.get("kconv") is info and not info.uses_kernel
+    finally:
+        kerasnas.ops.unregister("kconv")

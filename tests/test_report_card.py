@@ -142,3 +142,16 @@ def test_cell_diagram_boxes_on_parallel_branches_do_not_overlap():
         rows.setdefault(round(box.y0), []).append(box)
     assert max(len(r) for r in rows.values()) >= 3
     plt.close(fig)
+
+
+def test_diagram_without_shapes_has_narrower_boxes():
+    import keras
+
+    from kerasnas.layer_diagram import layer_graph, layout
+
+    inputs = keras.Input((4,), name="inputs")
+    model = keras.Model(inputs, keras.layers.Dense(3, name="dense")(inputs))
+    layers, edges = layer_graph(model)
+    with_shapes = layout(layers, edges)["dense"][2]
+    without = layout(layers, edges, show_shapes=False)["dense"][2]
+    assert without < with_shapes

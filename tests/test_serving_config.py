@@ -159,3 +159,22 @@ def test_write_serving_config_without_latency_uses_defaults(tmp_path):
     parsed = text_format.Parse(paths["batching"].read_text(), batching_message_class()())
     assert parsed.max_batch_size.value == 32
     assert np.isfinite(parsed.batch_timeout_micros.value)
+
+
+def test_export_options_pick_the_policy_or_skip_the_config(tmp_path):
+    inputs = keras.Input((4,), name="inputs")
+    model = keras.Model(inputs, keras.layers.Dense(2, name="predictions")(inputs))
+    options = {"check_cli": False, "warmup": False, "measure_latency": False}
+    export_saved_model(model, tmp_path / "all", version_policy="all", **options)
+    config = text_format.Parse(
+        (tmp_path / "all" / "models.config").read_text(),
+        model_server_config_pb2.ModelServerConfig(),
+    )
+    assert config.model_config_list.config[0].model_version_policy.HasField("all")
+    export_saved_model(model, tmp_path / "none", serving_config=False, **options)
+    assert sorted(p.name for p in (tmp_path / "none").iterdir()) == ["1"]
+    with pytest.raises(ValueError, match="version_policy"):
+        export_saved_model(model, tmp_path / "bad", version_policy="newest", **options)
+    assert not (tmp_path / "bad").exists() or not any((tmp_path / "bad").iterdir())
+    paths = write_serving_config(tmp_path / "folder", [], name="served_name")
+    assert 'name: "served_name"' in paths["models_config"].read_text()
