@@ -483,12 +483,14 @@ def load_search(directory: str | os.PathLike, data=None) -> SearchResult:
     builder = None
     config = settings.get("builder")
     if config is not None:
+        from kerasnas.runtime.worker import _normalization_from_json, _shape_from_json
+
         normalization = config.get("normalization")
         builder = ModelBuilder(
             space,
-            config["input_shape"],
+            _shape_from_json(config["input_shape"]),
             Task.from_json(config["task"]),
-            normalization=tuple(normalization) if normalization else None,
+            normalization=_normalization_from_json(normalization) if normalization else None,
         )
         name = settings.get("data", {}).get("name")
         if data is None and name and (name == "mnist1d" or name.startswith("tfds:")):

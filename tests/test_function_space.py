@@ -256,6 +256,10 @@ def test_multi_input_data_trains_a_function_space(as_dict, tmp_path):
     model = result.best_model
     assert len(model.inputs) == 2
     assert model.predict(x, verbose=0).shape == (96, 2)
+    # Reopened without the function: the kept model loads and the table prints.
+    reopened = kerasnas.load_search(tmp_path)
+    assert len(reopened.best_model.inputs) == 2
+    assert "units=" in reopened.summary(return_text=True)
 
 
 def test_multi_input_needs_a_space_that_takes_it():

@@ -60,7 +60,10 @@ class ModelBuilder:
         check = getattr(space, "check_input_shape", None)
         if check is not None:
             check(self.input_kind, self.input_shape)
-        if self.input_kind != "single" and not getattr(space, "accepts_multiple_inputs", False):
+        # A decisions-only SearchSpace (a search reopened without its code) builds
+        # nothing, so it may describe a multi-input search.
+        takes_several = getattr(space, "accepts_multiple_inputs", type(space) is SearchSpace)
+        if self.input_kind != "single" and not takes_several:
             raise ValueError(
                 "Several inputs (a dict or list of input shapes) need a space whose body "
                 "takes them, such as kerasnas.spaces.FunctionSpace. Received: "
