@@ -75,6 +75,10 @@ def search(
     progress_bar: bool | None = None,
     warm_start: bool | Sequence[dict] = True,
     patience: int | None = None,
+    loss: Any = None,
+    metrics: Any = None,
+    class_weight: dict | None = None,
+    sample_weight: Any = None,
 ) -> SearchResult:
     """Searches for a Keras model for your data. The front door of kerasnas.
 
@@ -192,6 +196,19 @@ def search(
         patience: a candidate stops training after this many epochs
             without improvement of the objective; None for
             `max(4, epochs // 3)`, 0 to train every epoch.
+        loss: a Keras loss for every candidate (name, function or
+            `keras.losses.Loss`) instead of the task's default.
+        metrics: Keras metrics compiled into every candidate besides the
+            task's (names, functions or `keras.metrics.Metric` objects);
+            `objective="val_<name>"` searches on one of them.
+        class_weight: `{class_index: weight}` for `fit`, as in Keras.
+        sample_weight: one weight per training sample (array data), as in
+            Keras's `fit`; split off with the data when `validation_split`
+            holds out validation data.
+
+    `x` may also be a dict `{input_name: array}` or a list of arrays for
+    models with several inputs (with a space whose body takes them, e.g.
+    `kerasnas.spaces.FunctionSpace` built with the same input names).
 
     Returns:
         A `SearchResult` with `best_model`, `best_architecture`, `trials`
@@ -205,9 +222,22 @@ def search(
     if not isinstance(verbose, int) or verbose not in (0, 1, 2):
         raise ValueError(f"`verbose` must be 0, 1 or 2. Received: verbose={verbose!r}")
     check_int("epochs", epochs, minimum=1)
+    fit_options = {"loss": loss, "metrics": metrics, "class_weight": class_weight}
+    if class_weight is not None and sample_weight is not None:
+        raise ValueError(
+            "Pass `class_weight` or `sample_weight`, not both (Keras's fit refuses the pair); "
+            "fold the class weights into the sample weights. Received: class_weight="
+            f"{class_weight!r} and sample_weight"
+        )
     constraints = Constraints(max_params, max_flops, max_latency_ms)
     strategy_obj = strategies_lib.get(strategy, **(strategy_options or {}))
     if evaluator is not None:
+        for label, value in {**fit_options, "sample_weight": sample_weight}.items():
+            if value is not None:
+                raise ValueError(
+                    f"`{label}` applies to training; with `evaluator=` nothing is trained. "
+                    f"Received: {label}={value!r}"
+                )
         space_obj, evaluator_obj, objectives = _callable_pieces(
             evaluator, x, data, objective, space, space_options, training_choices,
             constraints, distribution_strategy,
@@ -217,7 +247,7 @@ def search(
         search_data = resolve_data(
             x, y, validation_data=validation_data, data=data, test_data=test_data,
             validation_split=validation_split, task=task, batch_size=batch_size or 64,
-            seed=seed,
+            seed=seed, sample_weight=sample_weight,
         )  # fmt: skip
         if batch_size is None:
             batch_size = auto_batch_size(search_data.num_train())
@@ -238,7 +268,7 @@ def search(
             verbose=1 if verbose == 2 else 0,
             measure_latency=any(o.name == "latency_ms" for o in objectives),
             distribution_strategy=distribution_strategy, objective=objectives[0],
-            patience=patience,
+            patience=patience, **fit_options,
         )  # fmt: skip
     executor_obj = _resolve_executor(
         executor, evaluator_obj, max_trials, trial_timeout, workers, max_memory_mb, ray_address

@@ -330,7 +330,7 @@ def run_search(args) -> int:
         tensorboard=args.tensorboard,
     )
     best = result.best_trial
-    print(result.summary(top=5))
+    result.summary(top=5)
     test = result.test_metrics()
     if test:
         print("Best model on test data: " + ", ".join(f"{k}={v:.4f}" for k, v in test.items()))
@@ -395,7 +395,7 @@ def run_report(args) -> int:
 def run_summary(args) -> int:
     import kerasnas
 
-    print(kerasnas.load_search(args.directory).summary(top=args.top))
+    kerasnas.load_search(args.directory).summary(top=args.top)
     return 0
 
 

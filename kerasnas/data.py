@@ -41,6 +41,14 @@ class SearchData:
     name: str = "arrays"
     normalization: tuple | None = None
     target_scaling: tuple | None = None
+    sample_weight: Any = None
+
+    @property
+    def multi_input(self) -> bool:
+        """Whether samples have several inputs (a dict or list of arrays)."""
+        return isinstance(self.input_shape, dict) or (
+            bool(self.input_shape) and isinstance(self.input_shape[0], (tuple, list))
+        )
 
     @property
     def is_dataset(self) -> bool:
@@ -50,22 +58,99 @@ class SearchData:
     def num_train(self) -> int | None:
         """Number of training samples when known."""
         if not self.is_dataset:
-            return len(self.train[0])
+            return num_samples(self.train[0])
         return None
 
     def describe(self) -> dict:
         """A JSON summary for journals and model cards."""
         info = {
             "name": self.name,
-            "input_shape": list(self.input_shape),
+            "input_shape": shape_to_json(self.input_shape),
             "task": self.task.to_json(),
         }
         if not self.is_dataset:
-            info["num_train"] = len(self.train[0])
-            info["num_validation"] = len(self.validation[0])
+            info["num_train"] = num_samples(self.train[0])
+            info["num_validation"] = num_samples(self.validation[0])
             if self.test is not None:
-                info["num_test"] = len(self.test[0])
+                info["num_test"] = num_samples(self.test[0])
+        if self.sample_weight is not None:
+            info["sample_weight"] = True
         return info
+
+
+def shape_to_json(shape):
+    """A sample shape (or a dict or list of them) as JSON lists."""
+    if isinstance(shape, dict):
+        return {k: list(v) for k, v in shape.items()}
+    if shape and isinstance(shape[0], (tuple, list)):
+        return [list(v) for v in shape]
+    return list(shape)
+
+
+def num_samples(x) -> int:
+    """Samples in inputs that are an array, a dict of arrays or a list of arrays."""
+    if isinstance(x, dict):
+        return len(next(iter(x.values())))
+    if isinstance(x, (list, tuple)):
+        return len(x[0])
+    return len(x)
+
+
+def is_multi_input(x) -> bool:
+    """Whether `x` holds several inputs: a dict of arrays or a list of numpy arrays.
+
+    As in Keras, a list (or tuple) of numpy arrays is one array per input.
+    """
+    if isinstance(x, dict):
+        return True
+    return isinstance(x, (list, tuple)) and len(x) > 0 and all(isinstance(v, np.ndarray) for v in x)
+
+
+def map_inputs(x, fn):
+    """Applies `fn(array, label)` to each input of `x` (an array, dict or list)."""
+    if isinstance(x, dict):
+        return {k: fn(v, f"x[{k!r}]") for k, v in x.items()}
+    if isinstance(x, list):
+        return [fn(v, f"x[{i}]") for i, v in enumerate(x)]
+    return fn(x, "x")
+
+
+def _take(x, index):
+    if isinstance(x, dict):
+        return {k: v[index] for k, v in x.items()}
+    if isinstance(x, list):
+        return [v[index] for v in x]
+    return x[index]
+
+
+def _sample_shape(x):
+    if isinstance(x, dict):
+        return {k: tuple(v.shape[1:]) for k, v in x.items()}
+    if isinstance(x, list):
+        return [tuple(v.shape[1:]) for v in x]
+    return tuple(x.shape[1:])
+
+
+def _check_multi(x, name: str):
+    """Checks a dict or list of input arrays and returns it as float32 arrays."""
+    if isinstance(x, dict):
+        if not x:
+            raise ValueError(f"`{name}` is an empty dict. Received: {name}={{}}")
+        out = {str(k): _as_float_array(v, f"{name}[{k!r}]") for k, v in x.items()}
+        labels = {k: f"{name}[{k!r}]" for k in out}
+    else:
+        out = [_as_float_array(v, f"{name}[{i}]") for i, v in enumerate(x)]
+        labels = {i: f"{name}[{i}]" for i in range(len(out))}
+    items = out.items() if isinstance(out, dict) else enumerate(out)
+    counts = {}
+    for key, array in items:
+        _check_features(array, labels[key])
+        counts[labels[key]] = len(array)
+    if len(set(counts.values())) > 1:
+        raise ValueError(
+            f"Every input in `{name}` needs the same number of samples. Received: {counts}"
+        )
+    return out
 
 
 def _as_float_array(x, name: str) -> np.ndarray:
@@ -117,6 +202,7 @@ def from_arrays(
     task: str | None = None,
     seed: int = 0,
     name: str = "arrays",
+    sample_weight=None,
 ) -> SearchData:
     """Checks numpy data and splits off validation data when none is given.
 
@@ -131,7 +217,9 @@ def from_arrays(
 
     Args:
         x: inputs, `(N, features)`, `(N, length, channels)` or
-            `(N, height, width, channels)`.
+            `(N, height, width, channels)`; or, for models with several
+            inputs, a dict `{input_name: array}` or a list of arrays (as
+            Keras's `fit` takes them).
         y: labels: integer classes, one-hot rows, or float targets.
         validation_data: `(x_val, y_val)`; if None, a `validation_split`
             fraction of the (shuffled) training data is held out.
@@ -141,6 +229,9 @@ def from_arrays(
         task: force `"classification"` or `"regression"`.
         seed: seed of the validation split.
         name: a label for logs.
+        sample_weight: optional weight of each training sample (shape
+            `(N,)`), passed to `fit`; split with the data when validation
+            data is held out.
 
     Returns:
         A `SearchData`.
@@ -149,33 +240,42 @@ def from_arrays(
         ValueError: for shapes or labels that do not fit, naming the
             parameter and the value received.
     """
-    x = _as_float_array(x, "x")
-    _check_features(x, "x")
+    multi = is_multi_input(x)
+    if multi:
+        x = _check_multi(list(x) if isinstance(x, tuple) else x, "x")
+    else:
+        x = _as_float_array(x, "x")
+        _check_features(x, "x")
     if y is None:
         raise ValueError("`y` is required with array inputs. Received: y=None")
     y = np.asarray(y)
-    if len(y) != len(x):
+    n = num_samples(x)
+    if len(y) != n:
+        x_text = f"x.shape={x.shape}" if not multi else f"x with {n} samples"
         raise ValueError(
             "`x` and `y` must have the same number of samples. "
-            f"Received: x.shape={x.shape}, y.shape={y.shape}"
+            f"Received: {x_text}, y.shape={y.shape}"
         )
+    if sample_weight is not None:
+        sample_weight = _check_sample_weight(sample_weight, n)
     inferred = Task.infer(y, task=task)
     y = _labels_dtype(y, inferred)
+    train_weight = sample_weight
     if validation_data is None:
         if not 0 < validation_split < 1:
             raise ValueError(
                 "Without validation_data, validation_split must be in (0, 1). "
                 f"Received: validation_split={validation_split!r}"
             )
-        n_val = max(1, int(round(len(x) * validation_split)))
-        if n_val >= len(x):
-            raise ValueError(
-                f"Too few samples to hold out validation data. Received: {len(x)} samples"
-            )
-        order = np.random.default_rng(seed).permutation(len(x))
+        n_val = max(1, int(round(n * validation_split)))
+        if n_val >= n:
+            raise ValueError(f"Too few samples to hold out validation data. Received: {n} samples")
+        order = np.random.default_rng(seed).permutation(n)
         val_idx, train_idx = order[:n_val], order[n_val:]
-        train = (x[train_idx], y[train_idx])
-        validation = (x[val_idx], y[val_idx])
+        train = (_take(x, train_idx), y[train_idx])
+        validation = (_take(x, val_idx), y[val_idx])
+        if sample_weight is not None:
+            train_weight = sample_weight[train_idx]
     else:
         train = (x, y)
         validation = _check_split(validation_data, "validation_data", x, inferred)
@@ -186,12 +286,33 @@ def from_arrays(
         train=train,
         validation=validation,
         test=test,
-        input_shape=tuple(x.shape[1:]),
+        input_shape=_sample_shape(x),
         task=inferred,
         name=name,
-        normalization=_normalization_stats(train[0]),
+        normalization=(
+            map_inputs(train[0], lambda v, label: _normalization_stats(v))
+            if multi
+            else _normalization_stats(train[0])
+        ),
         target_scaling=_target_stats(train[1], inferred),
+        sample_weight=train_weight,
     )
+
+
+def _check_sample_weight(sample_weight, n: int) -> np.ndarray:
+    weights = np.asarray(sample_weight)
+    if weights.shape != (n,) or not np.issubdtype(weights.dtype, np.number):
+        raise ValueError(
+            "`sample_weight` must be one number per training sample, shape "
+            f"({n},). Received: sample_weight with shape {weights.shape}"
+        )
+    weights = weights.astype("float32")
+    if not np.all(np.isfinite(weights)) or np.any(weights < 0):
+        raise ValueError(
+            "`sample_weight` must be finite and non-negative. "
+            f"Received: sample_weight with min {weights.min()}"
+        )
+    return weights
 
 
 def _labels_dtype(y: np.ndarray, task: Task) -> np.ndarray:
@@ -205,18 +326,33 @@ def _check_split(split, name: str, x_train: np.ndarray, task: Task) -> tuple:
         raise ValueError(
             f"`{name}` must be a tuple (x, y). Received: {name} of type {type(split).__name__}"
         )
-    xs = _as_float_array(split[0], f"{name}[0]")
-    _check_features(xs, f"{name}[0]")
-    if xs.shape[1:] != x_train.shape[1:]:
+    if is_multi_input(x_train):
+        raw = split[0]
+        if not is_multi_input(raw) or isinstance(raw, dict) != isinstance(x_train, dict):
+            raise ValueError(
+                f"`{name}` inputs must be a {type(x_train).__name__} of arrays like the "
+                f"training inputs. Received: {name}[0] of type {type(raw).__name__}"
+            )
+        xs = _check_multi(list(raw) if isinstance(raw, tuple) else raw, f"{name}[0]")
+    else:
+        xs = _as_float_array(split[0], f"{name}[0]")
+        _check_features(xs, f"{name}[0]")
+    if _sample_shape(xs) != _sample_shape(x_train):
+        got = (
+            f"{name}[0].shape={xs.shape}"
+            if hasattr(xs, "shape")
+            else (f"{name}[0] with sample shapes {_sample_shape(xs)}")
+        )
         raise ValueError(
             f"`{name}` inputs must have the training inputs' sample shape "
-            f"{x_train.shape[1:]}. Received: {name}[0].shape={xs.shape}"
+            f"{_sample_shape(x_train)}. Received: {got}"
         )
     ys = np.asarray(split[1])
-    if len(ys) != len(xs):
+    if len(ys) != num_samples(xs):
         raise ValueError(
             f"`{name}` inputs and labels must have the same number of samples. "
-            f"Received: {name}[0].shape={xs.shape}, {name}[1].shape={ys.shape}"
+            f"Received: {name}[0].shape={getattr(xs, 'shape', num_samples(xs))}, "
+            f"{name}[1].shape={ys.shape}"
         )
     task.check_labels(ys, f"{name}[1]")
     return xs, _labels_dtype(ys, task)
@@ -413,8 +549,12 @@ def resolve_data(
     task: str | None = None,
     batch_size: int = 64,
     seed: int = 0,
+    sample_weight=None,
 ) -> SearchData:
     """Turns any supported input into `SearchData`.
+
+    `sample_weight` (one weight per training sample) goes with array data;
+    a `tf.data.Dataset` carries its weights itself, as `(x, y, weight)`.
 
     Exactly one source: arrays (`x`, `y`), a `tf.data.Dataset` (`x`), or a
     name (`data="mnist1d"` or `data="tfds:NAME"`); a `SearchData` passes
@@ -425,6 +565,12 @@ def resolve_data(
     """
     if isinstance(data, SearchData):
         return data
+    if sample_weight is not None and (data is not None or _is_dataset(x)):
+        raise ValueError(
+            "`sample_weight` goes with array data (x, y); with `data=` or a "
+            "tf.data.Dataset, put the weights in the data. Received: sample_weight with "
+            f"data={data!r}"
+        )
     if data is not None:
         if x is not None or y is not None:
             raise ValueError(
@@ -470,4 +616,13 @@ def resolve_data(
         test_data=test_data,
         task=task,
         seed=seed,
+        sample_weight=sample_weight,
     )
+
+
+def _is_dataset(x) -> bool:
+    try:
+        import tensorflow as tf
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(x, tf.data.Dataset)

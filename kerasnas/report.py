@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from kerasnas.result import SearchResult, load_search
-from kerasnas.runtime.progress import format_seconds
+from kerasnas.runtime.progress import format_seconds, shorten
 from kerasnas.trial import TrialRecord
 
 REPORT_DIR = "report"
@@ -162,7 +162,7 @@ def plot_size_vs_objective(result: SearchResult, path: pathlib.Path) -> pathlib.
 def plot_architecture(result: SearchResult, path: pathlib.Path) -> pathlib.Path:
     """The best architecture: its layers when models can be built, else its decisions."""
     best = result.best_trial
-    title = f"Best trial #{best.number}: {result.space.describe(best.architecture)[:90]}"
+    title = f"Best trial #{best.number}: {shorten(result.space.describe(best.architecture), 90)}"
     if result.builder is not None:
         import keras
 
@@ -185,16 +185,47 @@ def plot_architecture(result: SearchResult, path: pathlib.Path) -> pathlib.Path:
     return path
 
 
-def _fmt(value) -> str:
+def _fmt(value, digits: int = 4) -> str:
+    """A number rounded for reading: thousands separated, at most `digits` decimals."""
     if value is None:
         return "-"
+    if isinstance(value, bool):
+        return str(value)
     if isinstance(value, float):
+        if value != value:
+            return "nan"
         if abs(value) >= 1000:
             return f"{value:,.0f}"
-        return f"{value:.4f}"
+        if abs(value) >= 100:
+            return f"{value:.1f}"
+        return f"{value:.{digits}f}"
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
+
+
+def _metric(key: str, value) -> str:
+    """A metric rounded by what it is: counts whole, times to 2 decimals, scores to 4."""
+    if key in ("params", "flops", "trainable_params") and isinstance(value, (int, float)):
+        return f"{int(round(value)):,}"
+    return _fmt(value, 2 if key.endswith(("_s", "_ms")) else 4)
+
+
+def code_cell(text: str) -> str:
+    """`text` as a code span inside a Markdown table cell (`|` escaped for GitHub)."""
+    return "`" + str(text).replace("|", "\\|") + "`"
+
+
+def table_cell(text: str) -> str:
+    """Plain text inside a Markdown table cell (`|` escaped, one line)."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+#: What each latency in a report or model card measured.
+SEARCH_LATENCY_NOTE = (
+    "latency_ms: median of 10 batch-1 calls of the trained Keras model "
+    "(compiled forward pass, CPU), measured during the search"
+)
 
 
 def summary_sections(result: SearchResult) -> dict:
@@ -218,7 +249,9 @@ def summary_sections(result: SearchResult) -> dict:
         "best": None,
         "top": [],
         "failures": Counter(
-            (t.error or "").splitlines()[0][:120] for t in trials if t.status != "completed"
+            shorten((t.error or "").splitlines()[0] if t.error else "", 120)
+            for t in trials
+            if t.status != "completed"
         ).most_common(10),
     }
     if result.completed:
@@ -245,7 +278,7 @@ def summary_sections(result: SearchResult) -> dict:
                     "flops": t.metrics.get("flops"),
                     "train_time_s": t.metrics.get("train_time_s"),
                     "budget": t.info.get("budget"),
-                    "architecture": result.space.describe(t.architecture)[:80],
+                    "architecture": shorten(result.space.describe(t.architecture), 100),
                 }
             )
     return data
@@ -278,8 +311,10 @@ def _markdown(data: dict, images: dict[str, str]) -> str:
             "",
         ]
         if best["metrics"]:
-            lines.append(" · ".join(f"{k} {_fmt(v)}" for k, v in best["metrics"].items()))
+            lines.append(" · ".join(f"{k} {_metric(k, v)}" for k, v in best["metrics"].items()))
             lines.append("")
+            if "latency_ms" in best["metrics"]:
+                lines += [f"({SEARCH_LATENCY_NOTE}.)", ""]
     for title, key in (
         ("Best so far", "best_so_far"),
         ("Size against objective", "size"),
@@ -296,15 +331,15 @@ def _markdown(data: dict, images: dict[str, str]) -> str:
         ]
         for t in data["top"]:
             lines.append(
-                f"| #{t['number']} | {_fmt(t['value'])} | {_fmt(t['params'])} | "
-                f"{_fmt(t['flops'])} | {_fmt(t['train_time_s'])} | {_fmt(t['budget'])} | "
-                f"`{t['architecture']}` |"
+                f"| #{t['number']} | {_fmt(t['value'])} | {_metric('params', t['params'])} | "
+                f"{_metric('flops', t['flops'])} | {_fmt(t['train_time_s'], 1)} | {_fmt(t['budget'])} | "
+                f"{code_cell(t['architecture'])} |"
             )
         lines.append("")
     if data["failures"]:
         lines += ["## Failed and rejected trials", "", "| count | reason |", "| --- | --- |"]
         for reason, count in data["failures"]:
-            lines.append(f"| {count} | {reason or '-'} |")
+            lines.append(f"| {count} | {table_cell(reason) or '-'} |")
         lines.append("")
     return "\n".join(lines)
 
@@ -336,8 +371,12 @@ def _html(data: dict, images: dict[str, str]) -> str:
         )
         if best["metrics"]:
             parts.append(
-                "<p>" + e(" · ".join(f"{k} {_fmt(v)}" for k, v in best["metrics"].items())) + "</p>"
+                "<p>"
+                + e(" · ".join(f"{k} {_metric(k, v)}" for k, v in best["metrics"].items()))
+                + "</p>"
             )
+            if "latency_ms" in best["metrics"]:
+                parts.append(f"<p>({e(SEARCH_LATENCY_NOTE)}.)</p>")
     for title, key in (
         ("Best so far", "best_so_far"),
         ("Size against objective", "size"),
@@ -353,8 +392,8 @@ def _html(data: dict, images: dict[str, str]) -> str:
         for t in data["top"]:
             parts.append(
                 f"<tr><td>#{t['number']}</td><td>{_fmt(t['value'])}</td>"
-                f"<td>{_fmt(t['params'])}</td><td>{_fmt(t['flops'])}</td>"
-                f"<td>{_fmt(t['train_time_s'])}</td><td>{_fmt(t['budget'])}</td>"
+                f"<td>{_metric('params', t['params'])}</td><td>{_metric('flops', t['flops'])}</td>"
+                f"<td>{_fmt(t['train_time_s'], 1)}</td><td>{_fmt(t['budget'])}</td>"
                 f"<td><code>{e(t['architecture'])}</code></td></tr>"
             )
         parts.append("</table>")

@@ -195,6 +195,9 @@ class SearchResult:
         include_validation: bool = False,
         seed: int | None = None,
         distribution_strategy=None,
+        loss=None,
+        metrics=None,
+        class_weight: dict | None = None,
     ):
         """Trains a trial's architecture from scratch and returns the model.
 
@@ -206,6 +209,13 @@ class SearchResult:
             distribution_strategy: train on several devices: a
                 `tf.distribute.Strategy` (e.g. `tf.distribute.MirroredStrategy()`)
                 or a name (`"mirrored"`); see `kerasnas.distribute`.
+            loss: the Keras loss; defaults to the search's when it was given
+                by name (a loss object or function must be passed again).
+            metrics: extra Keras metrics; defaults to the search's metrics
+                given by name.
+            class_weight: `{class_index: weight}`; defaults to the search's.
+                Per-sample weights come with the data
+                (`kerasnas.data.from_arrays(..., sample_weight=...)`).
         """
         from kerasnas.evaluation.fit import FitEvaluator
         from kerasnas.retrain import train_final_model
@@ -217,6 +227,7 @@ class SearchResult:
         evaluator = FitEvaluator.from_config(
             config, self.builder, self.data, distribution_strategy=distribution_strategy,
             objective=self.objectives[0], **({"epochs": epochs} if epochs else {}),
+            **self._fit_options(loss, metrics, class_weight),
         )  # fmt: skip
         epochs = evaluator.epochs
         return train_final_model(
@@ -226,6 +237,18 @@ class SearchResult:
             seed=record.seed if seed is None else seed,
             include_validation=include_validation,
         )
+
+    def _fit_options(self, loss, metrics, class_weight) -> dict:
+        """The search's loss, metrics and class weights, where they were stored by name."""
+        stored = self.settings.get("evaluator", {})
+        if loss is None and isinstance(stored.get("loss"), str):
+            loss = stored["loss"]
+        if metrics is None and stored.get("metrics"):
+            named = [m for m in stored["metrics"] if isinstance(m, str)]
+            metrics = named or None
+        if class_weight is None and stored.get("class_weight"):
+            class_weight = {int(k): float(v) for k, v in stored["class_weight"].items()}
+        return {"loss": loss, "metrics": metrics, "class_weight": class_weight}
 
     def _need_builder(self, what: str) -> None:
         if self.builder is None:
@@ -393,24 +416,93 @@ class SearchResult:
         return model, retrained
 
     # --------------------------------------------------------------- summary
-    def summary(self, top: int = 10) -> str:
-        """A table of the best trials."""
-        ranked = sorted(
-            self.completed, key=lambda t: self.objective.score(t.metrics), reverse=True
-        )[:top]
-        lines = [
-            f"Search in '{self.directory}': {len(self.trials)} trials "
-            f"({len(self.completed)} completed), objective {self.objective}",
+    def ranked(self) -> list[TrialRecord]:
+        """The completed trials, best first by the first objective (ties: earlier first)."""
+        return sorted(
+            self.completed, key=lambda t: (self.objective.score(t.metrics), -t.number), reverse=True
+        )
+
+    def best_models(self, k: int = 1) -> list:
+        """Loads the trained models of the `k` best trials, best first.
+
+        Like KerasTuner's `tuner.get_best_models(num_models)`. The search
+        keeps the models of its `keep_best_models` best trials (3 by
+        default); ask for at most that many, or retrain others with
+        `train_model(trial)`.
+
+        Example:
+
+        ```python
+        import kerasnas
+        result = kerasnas.load_search("runs/demo")  # a directory written by a search
+        best, runner_up = result.best_models(2)
+        ```
+
+        Args:
+            k: how many models.
+
+        Returns:
+            A list of `min(k, completed trials)` compiled `keras.Model`s.
+
+        Raises:
+            ValueError: for a `k` that is not a positive int, or if one of the
+                `k` best trials has no kept model (naming them).
+        """
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ValueError(f"`k` must be a positive int. Received: k={k!r}")
+        ranked = self.ranked()[:k]
+        if not ranked:
+            self.best_trial  # noqa: B018 - raises with the trials' statuses
+        missing = [
+            t.number
+            for t in ranked
+            if not t.info.get("model_path") or not (self.directory / t.info["model_path"]).exists()
         ]
-        for record in ranked:
-            value = self.objective.value(record.metrics)
-            params = record.metrics.get("params")
-            lines.append(
-                f"  #{record.number:<4} {self.objective.name}={value:.4f}"
-                + (f"  params={int(params):,}" if params is not None else "")
-                + f"  {self.space.describe(record.architecture)[:90]}"
+        if missing:
+            kept = [t.number for t in self.ranked() if t.info.get("model_path")]
+            raise ValueError(
+                f"The {k} best trials include trials without a kept model: {missing} (kept: "
+                f"{kept}). Search with keep_best_models >= {k}, or retrain them with "
+                f"result.train_model(trial). Received: k={k}"
             )
-        return "\n".join(lines)
+        return [self.load_model(t.number) for t in ranked]
+
+    def summary(
+        self, top: int = 10, print_fn=None, line_length: int = 100, return_text: bool = False
+    ):
+        """Prints a table of the best trials, like Keras's `model.summary()`.
+
+        One row per trial, best first: rank, trial number, every objective,
+        parameters, training time and the architecture (wrapped between
+        tokens, never cut inside one); then the trial counts by status and
+        the trials whose models are kept.
+
+        Example:
+
+        ```python
+        import kerasnas
+        result = kerasnas.load_search("runs/demo")  # a directory written by a search
+        result.summary(top=5)
+        text = result.summary(return_text=True)
+        ```
+
+        Args:
+            top: how many trials to list.
+            print_fn: called with each line (default `print`), as in Keras.
+            line_length: total width of the table.
+            return_text: return the table as a string instead of printing it.
+
+        Returns:
+            The table as a string with `return_text=True`, else None.
+        """
+        from kerasnas.summary_table import render_summary
+
+        text = render_summary(self, top=top, line_length=line_length)
+        if return_text:
+            return text
+        for line in text.splitlines():
+            (print_fn or print)(line)
+        return None
 
     def to_json(self) -> list[dict]:
         """Every trial as JSON."""
@@ -473,8 +565,25 @@ def load_search(directory: str | os.PathLike, data=None) -> SearchResult:
     ```python
     import kerasnas
     result = kerasnas.load_search("runs/demo")  # a directory written by a search
-    print(result.summary())
+    result.summary()                 # a table of the best trials
+    model = result.best_model        # the kept, trained model
     ```
+
+    This is the way to reopen a search: later, in another process, or from
+    a notebook. Running `kerasnas.search(...)` again with the same settings
+    on the same directory resumes the search itself (more trials);
+    `load_search` only reads it. A search over a `FunctionSpace` reopens
+    with its stored decisions (the function is not needed to read results
+    or load kept models; retraining needs `data=` and the search's space).
+
+    Args:
+        directory: the search directory.
+        data: the search's data, needed to retrain or test models of a
+            search on arrays (`kerasnas.data.from_arrays(x, y, ...)`, or a
+            data name such as `"mnist1d"`).
+
+    Returns:
+        A `SearchResult`.
 
     Raises:
         FileNotFoundError: if `directory` holds no search.
@@ -498,12 +607,14 @@ def load_search(directory: str | os.PathLike, data=None) -> SearchResult:
     builder = None
     config = settings.get("builder")
     if config is not None:
+        from kerasnas.runtime.worker import _normalization_from_json, _shape_from_json
+
         normalization = config.get("normalization")
         builder = ModelBuilder(
             space,
-            config["input_shape"],
+            _shape_from_json(config["input_shape"]),
             Task.from_json(config["task"]),
-            normalization=tuple(normalization) if normalization else None,
+            normalization=_normalization_from_json(normalization) if normalization else None,
             target_scaling=config.get("target_scaling"),
         )
         name = settings.get("data", {}).get("name")

@@ -17,15 +17,24 @@ def merged_training_data(data: SearchData) -> SearchData:
 
     The validation split stays as it is, so validation metrics of a model
     trained on the merged data are optimistic; report test metrics instead.
+    Several inputs are merged input by input; with per-sample weights, the
+    validation samples get weight 1.
     """
     if data.is_dataset:
-        train = data.train.concatenate(data.validation)
+        return dataclasses.replace(data, train=data.train.concatenate(data.validation))
+    x_train, x_val = data.train[0], data.validation[0]
+    if isinstance(x_train, dict):
+        x = {k: np.concatenate([x_train[k], x_val[k]]) for k in x_train}
+    elif isinstance(x_train, (list, tuple)):
+        x = [np.concatenate([a, b]) for a, b in zip(x_train, x_val)]
     else:
-        train = (
-            np.concatenate([data.train[0], data.validation[0]]),
-            np.concatenate([data.train[1], data.validation[1]]),
-        )
-    return dataclasses.replace(data, train=train)
+        x = np.concatenate([x_train, x_val])
+    train = (x, np.concatenate([data.train[1], data.validation[1]]))
+    weights = data.sample_weight
+    if weights is not None:
+        # Validation samples carry no weights of their own: they count once each.
+        weights = np.concatenate([weights, np.ones(len(data.validation[1]), dtype="float32")])
+    return dataclasses.replace(data, train=train, sample_weight=weights)
 
 
 def train_final_model(

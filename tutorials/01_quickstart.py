@@ -89,7 +89,7 @@ result = kerasnas.search(
 plain JSON dict that you can store and rebuild later.
 """
 
-print(result.summary())
+result.summary()
 best = result.best_trial
 print("best trial:", best.number, "val_accuracy:", round(best.metrics["val_accuracy"], 4))
 print(json.dumps(result.best_architecture, indent=2))

@@ -133,7 +133,7 @@ evolution = kerasnas.search(
     overwrite=True,
     verbose=0,
 )
-print(evolution.summary(top=5))
+evolution.summary(top=5)
 
 """
 ## Trading accuracy for size: a Pareto search

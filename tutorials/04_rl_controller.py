@@ -185,7 +185,7 @@ search_options = dict(
 )
 first = kerasnas.search(x_train, y_train, max_trials=2 if QUICK else 12, **search_options)
 more = kerasnas.search(x_train, y_train, max_trials=4 if QUICK else 24, **search_options)
-print(more.summary())
+more.summary()
 
 """
 The models kerasnas builds are ordinary Keras 3 models, also after an RL

@@ -52,7 +52,7 @@ result = kerasnas.search(
     seed=0,
     verbose=1,
 )
-print(result.summary(top=3))
+result.summary(top=3)
 
 """
 ## Export

@@ -213,6 +213,7 @@ class OperationInfo:
     uses_kernel: bool = False
     trainable: bool = False
     sequence_only: bool = False
+    builtin: bool = True
 
 
 OPERATIONS: dict[str, OperationInfo] = {
@@ -227,6 +228,15 @@ OPERATIONS: dict[str, OperationInfo] = {
     "lstm": OperationInfo(lstm, uses_width=True, trainable=True, sequence_only=True),
     "attention": OperationInfo(attention, uses_width=True, trainable=True),
 }
+
+
+#: The names of kerasnas's own operations (never replaced by `kerasnas.ops.register`).
+BUILTIN_OPERATIONS = frozenset(OPERATIONS)
+
+
+def custom_operations() -> dict[str, OperationInfo]:
+    """The operations added with `kerasnas.ops.register`, by name."""
+    return {name: info for name, info in OPERATIONS.items() if not info.builtin}
 
 
 def get_operation(name: str) -> OperationInfo:

@@ -56,66 +56,15 @@ def _shape_text(layer) -> str:
 
 
 def _draw_with_matplotlib(model: keras.Model, path: pathlib.Path, show_shapes: bool, dpi: int):
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
+    """Draws with matplotlib: rows by depth, parallel branches side by side, no overlaps."""
     import matplotlib.pyplot as plt
 
-    layers, edges = _layer_graph(model)
-    depth = [0] * len(layers)
-    for _ in range(len(layers)):
-        changed = False
-        for source, target in edges:
-            if depth[target] < depth[source] + 1:
-                depth[target] = depth[source] + 1
-                changed = True
-        if not changed:
-            break
-    rows: dict[int, list[int]] = {}
-    for i, d in enumerate(depth):
-        rows.setdefault(d, []).append(i)
-    widest = max(len(r) for r in rows.values())
-    longest = max(len(layer.name) for layer in layers) if layers else 10
-    box_w, box_h = max(2.6, 0.075 * longest), 0.55
-    fig_w = max(4.0, widest * (box_w + 0.4))
-    fig_h = max(2.0, len(rows) * 0.95)
-    # Keep the image below matplotlib's pixel limit for very deep models.
-    dpi = int(min(dpi, 30000 / max(fig_w, fig_h)))
-    fig, ax = plt.subplots(figsize=(fig_w, fig_h))
-    position = {}
-    for d, members in rows.items():
-        for k, i in enumerate(members):
-            x = (k - (len(members) - 1) / 2) * (box_w + 0.4)
-            y = -d * 0.95
-            position[i] = (x, y)
-    for source, target in edges:
-        (x0, y0), (x1, y1) = position[source], position[target]
-        ax.annotate(
-            "",
-            xy=(x1, y1 + box_h / 2),
-            xytext=(x0, y0 - box_h / 2),
-            arrowprops={"arrowstyle": "->", "color": "#555555", "lw": 0.8},
-        )
-    for i, layer in enumerate(layers):
-        x, y = position[i]
-        label = f"{layer.name}\n{type(layer).__name__}"
-        if show_shapes:
-            label += f" {_shape_text(layer)}"
-        ax.text(
-            x,
-            y,
-            label,
-            ha="center",
-            va="center",
-            fontsize=6.5,
-            bbox={"boxstyle": "round,pad=0.3", "fc": "#e8f0fe", "ec": "#3b6fb6", "lw": 0.8},
-        )
-    xs = [p[0] for p in position.values()]
-    ax.set_xlim(min(xs) - box_w, max(xs) + box_w)
-    ax.set_ylim(-(len(rows) - 1) * 0.95 - 0.8, 0.8)
-    ax.axis("off")
-    ax.set_title(model.name, fontsize=8)
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    from kerasnas.layer_diagram import _draw
+
+    fig, _ = _draw(model, title=model.name, show_shapes=show_shapes)
+    # Keep the image below matplotlib's pixel limit for very wide or deep models.
+    dpi = int(min(dpi, 30000 / max(fig.get_figwidth(), fig.get_figheight())))
+    fig.savefig(path, dpi=dpi)
     plt.close(fig)
 
 

@@ -115,7 +115,8 @@ def measure_latency(
     ```
 
     Args:
-        model: a built Keras model with one input.
+        model: a built Keras model (several inputs get a dict of random
+            tensors keyed by input name).
         batch_size: samples per call.
         repeats: timed calls.
         warmup: untimed calls first (tracing, caches).
@@ -134,8 +135,16 @@ def measure_latency(
             "batch_size and repeats must be >= 1. Received: "
             f"batch_size={batch_size}, repeats={repeats}"
         )
-    shape = (batch_size,) + _shape(model.inputs[0])
-    x = tf.constant(np.random.default_rng(0).normal(size=shape).astype("float32"))
+    rng = np.random.default_rng(0)
+
+    def random_input(tensor):
+        shape = (batch_size,) + _shape(tensor)
+        return tf.constant(rng.normal(size=shape).astype("float32"))
+
+    if len(model.inputs) == 1:
+        x = random_input(model.inputs[0])
+    else:  # several inputs: a dict keyed by the inputs' names
+        x = {t.name: random_input(t) for t in model.inputs}
     forward = tf.function(lambda t: model(t, training=False))
     for _ in range(max(1, warmup)):
         forward(x)

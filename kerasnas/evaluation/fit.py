@@ -13,7 +13,7 @@ import keras
 import numpy as np
 
 from kerasnas.builder.builder import ModelBuilder
-from kerasnas.data import SearchData
+from kerasnas.data import SearchData, num_samples
 from kerasnas.distribute import describe as describe_strategy
 from kerasnas.distribute import resolve_strategy, strategy_from_spec
 from kerasnas.errors import TrialFailure
@@ -96,6 +96,13 @@ class FitEvaluator(Evaluator):
             (`batch_size` is the global batch). A name or spec is built
             where the trial runs (a worker process, a Ray actor), on that
             worker's devices.
+        loss: a Keras loss (name, function or `keras.losses.Loss`) instead
+            of the task's.
+        metrics: Keras metrics compiled besides the task's (names,
+            functions or metric objects); their validation values
+            (`val_<name>`) can be objectives.
+        class_weight: `{class_index: weight}` passed to `fit`. Per-sample
+            weights come with the data (`SearchData.sample_weight`).
 
     Raises:
         ValueError: for out-of-range settings or an unknown strategy.
@@ -121,6 +128,9 @@ class FitEvaluator(Evaluator):
         restore_best: bool = True,
         lr_schedule: str = "cosine",
         min_steps_per_epoch: int = 50,
+        loss: Any = None,
+        metrics: Any = None,
+        class_weight: dict | None = None,
     ):
         if not isinstance(epochs, int) or epochs < 1:
             raise ValueError(f"`epochs` must be a positive int. Received: epochs={epochs!r}")
@@ -179,6 +189,9 @@ class FitEvaluator(Evaluator):
         self.verbose = verbose
         self.measure_latency = bool(measure_latency)
         self._strategy, self.distribution_spec = resolve_strategy(distribution_strategy)
+        self.loss = loss
+        self.metrics = metrics
+        self.class_weight = _check_class_weight(class_weight)
 
     @property
     def distribution_strategy(self):
@@ -202,7 +215,12 @@ class FitEvaluator(Evaluator):
             keras.utils.set_random_seed(int(seed) % (2**31))
             model = self.builder.build(architecture)
             return self.builder.compile(
-                model, architecture, learning_rate=self.learning_rate, optimizer=self.optimizer
+                model,
+                architecture,
+                learning_rate=self.learning_rate,
+                optimizer=self.optimizer,
+                loss=self.loss,
+                metrics=self.metrics,
             )
 
     def costs(self, model: keras.Model) -> dict:
@@ -239,11 +257,13 @@ class FitEvaluator(Evaluator):
                 initial_epoch=initial_epoch,
                 callbacks=all_callbacks,
                 verbose=self.verbose,
+                class_weight=self.class_weight,
             )
         x, y = data.train
-        passes = math.ceil(self.min_steps_per_epoch / math.ceil(len(x) / batch_size))
+        sample_weight = getattr(data, "sample_weight", None)
+        passes = math.ceil(self.min_steps_per_epoch / math.ceil(num_samples(x) / batch_size))
         if passes > 1:  # small data: several passes make one epoch (fit shuffles them)
-            x, y = np.concatenate([x] * passes), np.concatenate([y] * passes)
+            x, y, sample_weight = (_repeat(v, passes) for v in (x, y, sample_weight))
         return model.fit(
             x,
             y,
@@ -254,6 +274,8 @@ class FitEvaluator(Evaluator):
             callbacks=all_callbacks,
             verbose=self.verbose,
             shuffle=True,
+            class_weight=self.class_weight,
+            sample_weight=sample_weight,
         )
 
     def evaluate(self, architecture: Architecture, context: TrialContext) -> Evaluation:
@@ -321,9 +343,17 @@ class FitEvaluator(Evaluator):
         accepted = set(inspect.signature(cls.__init__).parameters) - {"self", "builder", "data"}
         return cls(builder, data, **{k: v for k, v in options.items() if k in accepted})
 
-    def reported_metrics(self) -> set[str]:
-        """Loss and compiled metrics, with `val_` twins, plus the costs every trial records."""
-        names = ["loss", *_metric_names(self.builder.task.metrics())]
+    def reported_metrics(self) -> set[str] | None:
+        """Loss and compiled metrics, with `val_` twins, plus the costs every trial records.
+
+        None (cannot tell) when your own metrics are given by name: Keras
+        decides what a name is logged as.
+        """
+        extra = [] if self.metrics is None else (
+            list(self.metrics) if isinstance(self.metrics, (list, tuple)) else [self.metrics])  # fmt: skip
+        if any(isinstance(metric, str) for metric in extra):
+            return None
+        names = ["loss", *_metric_names(self.builder.task.metrics()), *_metric_names(extra)]
         reported = set(names) | {f"val_{name}" for name in names}
         reported |= {"params", "flops", "train_time_s", "latency_ms"}
         return reported
@@ -342,7 +372,66 @@ class FitEvaluator(Evaluator):
             "min_steps_per_epoch": self.min_steps_per_epoch,
             "constraints": self.constraints.to_json(),
             **({"measure_latency": True} if self.measure_latency else {}),
+            **self._fit_options_config(),
         }
+
+    def _fit_options_config(self) -> dict:
+        """The user's loss, metrics and class weights as JSON (only those set)."""
+        config = {}
+        if self.loss is not None:
+            config["loss"] = describe_keras_object(self.loss)
+        if self.metrics is not None:
+            metrics = self.metrics if isinstance(self.metrics, (list, tuple)) else [self.metrics]
+            config["metrics"] = [describe_keras_object(m) for m in metrics]
+        if self.class_weight is not None:
+            config["class_weight"] = {str(k): v for k, v in self.class_weight.items()}
+        return config
+
+
+def describe_keras_object(value) -> Any:
+    """A loss or metric as JSON: its name, or its Keras config for objects."""
+    if isinstance(value, str):
+        return value
+    if hasattr(value, "get_config"):
+        try:
+            return {"class": type(value).__name__, "config": value.get_config()}
+        except Exception:  # noqa: BLE001 - a custom object without get_config
+            pass
+    return getattr(value, "__name__", type(value).__name__)
+
+
+def _check_class_weight(class_weight) -> dict | None:
+    if class_weight is None:
+        return None
+    if not isinstance(class_weight, dict) or not class_weight:
+        raise ValueError(
+            "`class_weight` must be a dict {class_index: weight}. "
+            f"Received: class_weight={class_weight!r}"
+        )
+    checked = {}
+    for key, weight in class_weight.items():
+        try:
+            index, value = int(key), float(weight)
+        except (TypeError, ValueError):
+            index, value = None, float("nan")
+        if index is None or str(index) != str(key).strip() or not value >= 0:
+            raise ValueError(
+                "`class_weight` maps class indices to non-negative weights. "
+                f"Received: class_weight={class_weight!r}"
+            )
+        checked[index] = value
+    return checked
+
+
+def _repeat(value, passes: int):
+    """`value` (an array, a dict or list of arrays, or None) repeated `passes` times."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return {k: np.concatenate([v] * passes) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [np.concatenate([v] * passes) for v in value]
+    return np.concatenate([value] * passes)
 
 
 def _metric_names(metrics) -> list[str]:

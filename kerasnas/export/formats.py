@@ -102,6 +102,50 @@ def write_tflite(
     return info
 
 
+_SQRT_HALF = 0.7071067811865476
+
+
+def gelu_erf(x):
+    """Exact GELU written with `erf`: `0.5 * x * (1 + erf(x / sqrt(2)))`.
+
+    The same function as Keras's `gelu` (TensorFlow computes it with `erfc`,
+    which ONNX lacks; ONNX has `Erf`), so models with gelu convert to ONNX
+    without approximation.
+    """
+    import keras
+
+    return 0.5 * x * (1.0 + keras.ops.erf(x * _SQRT_HALF))
+
+
+def _is_gelu(activation) -> bool:
+    if isinstance(activation, str):
+        return activation == "gelu"
+    if isinstance(activation, dict):
+        return activation.get("config") == "gelu" or activation.get("class_name") == "gelu"
+    return getattr(activation, "__name__", None) == "gelu"
+
+
+def onnx_compatible_copy(model):
+    """A copy of `model` (same weights) whose gelu activations use `Erf` instead of `Erfc`.
+
+    Returns `model` itself when it has no gelu.
+    """
+    import keras
+
+    if not any(_is_gelu(layer.get_config().get("activation")) for layer in model.layers):
+        return model
+
+    def clone(layer):
+        config = layer.get_config()
+        if _is_gelu(config.get("activation")):
+            config["activation"] = gelu_erf
+        return type(layer).from_config(config)
+
+    copy = keras.models.clone_model(model, clone_function=clone)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 def write_onnx(
     model,
     version_dir: pathlib.Path,
@@ -110,6 +154,11 @@ def write_onnx(
     tolerance: float,
 ) -> dict:
     """Converts the model to `model.onnx` with tf2onnx, where its ops allow.
+
+    GELU activations are converted in their exact `erf` form (`gelu_erf`):
+    TensorFlow's own gelu uses `Erfc`, which ONNX does not have. The ONNX
+    model is checked against the Keras model with onnxruntime (when
+    installed) before the export appears.
 
     ONNX support is an optional extra (`pip install 'kerasnas[onnx]'`):
     `onnx` and `tf2onnx` need a newer `typing-extensions` than TF-Agents
@@ -130,7 +179,9 @@ def write_onnx(
     spec = (tf.TensorSpec((None,) + tuple(sample_inputs.shape[1:]), tf.float32, name="inputs"),)
     path = version_dir / "model.onnx"
     try:
-        tf2onnx.convert.from_keras(model, input_signature=spec, output_path=str(path))
+        tf2onnx.convert.from_keras(
+            onnx_compatible_copy(model), input_signature=spec, output_path=str(path)
+        )
     except Exception as e:  # noqa: BLE001
         raise ExportFormatError(
             f"ONNX conversion failed; the model's operations may have no ONNX "

@@ -102,6 +102,7 @@ def build_model_card(result, record, model) -> dict:
             "space": result.space.name,
             "strategy": result.settings.get("strategy", {}).get("name"),
             "objective": result.objective.to_json(),
+            "objectives": [o.to_json() for o in result.objectives],
             "seed": result.settings.get("seed"),
             "trials": len(result.trials),
             "completed_trials": len(result.completed),
@@ -112,12 +113,111 @@ def build_model_card(result, record, model) -> dict:
     }
 
 
+#: What the model card's latency table measured.
+EXPORT_LATENCY_NOTE = (
+    "the reloaded SavedModel's `serving_default` signature on random inputs, on this "
+    "machine's CPU: median and 99th percentile of 20 calls after 3 warm-up calls, per "
+    "batch size (the search's `latency_ms` is the Keras model at batch 1 instead)"
+)
+
+
+def describe_task(task: dict | None) -> str:
+    """A task dict as a sentence, e.g. `classification into 10 classes (integer labels)`."""
+    if not task:
+        return "not recorded (the search trained no model)"
+    kind = task.get("kind", "unknown")
+    if kind == "classification":
+        labels = {"sparse": "integer labels", "one_hot": "one-hot labels"}.get(
+            task.get("label_format"), f"{task.get('label_format')} labels"
+        )
+        return f"classification into {task.get('num_classes')} classes ({labels})"
+    if kind == "regression":
+        dim = task.get("output_dim", 1)
+        return f"regression of {dim} value{'s' if dim != 1 else ''}"
+    return ", ".join(f"{k} {v}" for k, v in task.items())
+
+
+def describe_data(data: dict | None) -> str:
+    """The search's data summary as a sentence."""
+    if not data:
+        return "not recorded"
+    parts = []
+    for key, label in (
+        ("num_train", "training"),
+        ("num_validation", "validation"),
+        ("num_test", "test"),
+    ):
+        if data.get(key) is not None:
+            parts.append(f"{data[key]:,} {label}")
+    shape = data.get("input_shape")
+    if isinstance(shape, dict):
+        shape_text = "inputs " + ", ".join(f"{k} {tuple(v)}" for k, v in shape.items())
+    elif shape and isinstance(shape[0], list):
+        shape_text = "inputs " + ", ".join(str(tuple(v)) for v in shape)
+    else:
+        shape_text = f"shape {tuple(shape or ())}"
+    counts = " / ".join(parts) + " samples" if parts else "samples"
+    text = f"`{data.get('name', 'arrays')}`: {counts} of {shape_text}"
+    if data.get("sample_weight"):
+        text += ", weighted per sample"
+    return text
+
+
+def describe_objectives(search: dict) -> str:
+    """Every objective of the search, the first one marked as the ranking one."""
+    objectives = search.get("objectives") or [search.get("objective") or {}]
+    names = [f"{o.get('name')} ({o.get('direction')})" for o in objectives if o]
+    if not names:
+        return "not recorded"
+    if len(names) == 1:
+        return names[0]
+    return (
+        f"{names[0]}, which ranks the best trial; also "
+        + ", ".join(names[1:])
+        + (" (a multi-objective search: this model is one point of the Pareto front)")
+    )
+
+
+def _intended_use(card: dict) -> list[str]:
+    search = card.get("search", {})
+    data = search.get("data") or {}
+    intended = card.get("intended_use") or (
+        f"{describe_task(card.get('task')).capitalize()} of inputs like the search's data "
+        f"({data.get('name', 'arrays')}), sent raw to the `serving_default` signature. The "
+        "architecture was chosen by neural architecture search for this data and objective; "
+        "it is not a general-purpose model."
+    )
+    limitations = card.get("limitations") or [
+        "Validation metrics are optimistic: the same validation data chose this architecture "
+        "among the search's trials. Use the test metrics (when present) as the estimate.",
+        "Quality is only known on data like the search's; inputs from another distribution, "
+        "shape or scale were not evaluated.",
+        "No fairness, robustness or calibration analysis was made.",
+        "Latency figures are from the exporting machine's CPU and vary with hardware, batch "
+        "size and server settings.",
+    ]
+    if isinstance(limitations, str):
+        limitations = [limitations]
+    return (
+        ["## Intended use", "", intended, "", "## Limitations", ""]
+        + [f"- {item}" for item in limitations]
+        + [""]
+    )
+
+
+def _versions(versions: dict | None) -> str:
+    return ", ".join(f"{k} {v}" for k, v in (versions or {}).items()) or "not recorded"
+
+
 def _table(rows: dict) -> list[str]:
     if not rows:
         return ["(none)"]
     lines = ["| metric | value |", "| --- | --- |"]
     for key, value in rows.items():
-        text = f"{value:.4f}" if isinstance(value, float) else str(value)
+        if isinstance(value, float):
+            text = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4f}"
+        else:
+            text = str(value)
         lines.append(f"| {key} | {text} |")
     return lines
 
@@ -132,6 +232,9 @@ def render_markdown(card: dict[str, Any]) -> str:
         f"Exported {card.get('created_at', '')} by kerasnas "
         f"{card.get('versions', {}).get('kerasnas', '')}.",
         "",
+    ]
+    lines += _intended_use(card)
+    lines += [
         "## Architecture",
         "",
         f"- Space: `{arch.get('space')}` ({arch.get('space_kind')}), key `{arch.get('key')}`",
@@ -162,7 +265,14 @@ def render_markdown(card: dict[str, Any]) -> str:
         lines.append("")
     latency = card.get("latency")
     if latency:
-        lines += ["## CPU latency", "", "| batch | median ms | p99 ms |", "| --- | --- | --- |"]
+        lines += [
+            "## CPU latency",
+            "",
+            f"Measured: {EXPORT_LATENCY_NOTE}.",
+            "",
+            "| batch | median ms | p99 ms |",
+            "| --- | --- | --- |",
+        ]
         for row in latency:
             lines.append(
                 f"| {row['batch_size']} | {row['median_ms']:.3f} | {row.get('p99_ms', float('nan')):.3f} |"
@@ -173,16 +283,16 @@ def render_markdown(card: dict[str, Any]) -> str:
         "## Serving",
         "",
         f"- Input `{inp.get('name')}`: float32, shape {inp.get('shape')}; {inp.get('preprocessing')}",
-        f"- Task: {card.get('task')}",
+        f"- Task: {describe_task(card.get('task'))}",
         "",
         "## Provenance",
         "",
         f"- Search directory: `{search.get('directory')}`; trial #{search.get('trial')} of "
         f"{search.get('trials')} ({search.get('completed_trials')} completed)",
-        f"- Strategy `{search.get('strategy')}`, objective {search.get('objective')}, "
-        f"seed {search.get('seed')}",
-        f"- Data: {search.get('data')}",
-        f"- Versions: {card.get('versions')}",
+        f"- Strategy `{search.get('strategy')}`, seed {search.get('seed')}",
+        f"- Objectives: {describe_objectives(search)}",
+        f"- Data: {describe_data(search.get('data'))}",
+        f"- Versions: {_versions(card.get('versions'))}",
         "",
     ]
     return "\n".join(lines)

@@ -258,6 +258,8 @@ def export_saved_model(
     measure_latency: bool = True,
     check_cli: bool = True,
     source_fingerprint: str | None = None,
+    serving_config: bool = True,
+    version_policy="latest",
 ) -> ExportInfo:
     """Writes `model` as a SavedModel that TensorFlow Serving can load.
 
@@ -319,6 +321,13 @@ def export_saved_model(
             the same fingerprint and no `version` is asked for, that version
             is returned (`info.reused`) instead of writing a duplicate that
             TF Serving would then serve as "new".
+        serving_config: also write, in the base path, TF Serving's
+            `models.config`, a `batching_parameters.txt` chosen from the
+            measured latency, and a `README.md` with the exact
+            `tensorflow_model_server` command (see
+            `kerasnas.export.serving_config`).
+        version_policy: the `models.config` version policy: `"latest"`,
+            `"all"`, a version number or a list of them.
 
     Returns:
         An `ExportInfo`.
@@ -338,6 +347,10 @@ def export_saved_model(
             f"{len(model.inputs)} inputs"
         )
     formats = formats_lib.check_formats(formats)
+    if serving_config:
+        from kerasnas.export.serving_config import _check_policy
+
+        _check_policy(version_policy)
     if tolerance is None:
         # XLA fuses and reorders float32 arithmetic: 3e-5 apart on this CPU.
         tolerance = XLA_TOLERANCE if jit_compile else 1e-5
@@ -420,6 +433,13 @@ def export_saved_model(
         os.replace(staging, final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    if serving_config:
+        from kerasnas.export.serving_config import write_serving_config
+
+        written = write_serving_config(base, latency, version_policy=version_policy)
+        options["serving_config"] = {
+            k: str(v) for k, v in written.items() if isinstance(v, pathlib.Path)
+        }
     return ExportInfo(
         path=final,
         base_path=base,

@@ -67,8 +67,9 @@ class ProgressCallback(SearchCallback):
         from kerasnas.runtime.progress import ProgressPrinter
 
         self.printer = ProgressPrinter(
-            search.objective, search.max_trials, self.verbose, bar=self.bar
-        )
+            search.objective, search.max_trials, self.verbose, bar=self.bar,
+            workers=search.executor.capacity,
+        )  # fmt: skip
         self.printer.start(search.counted(), search.best_trial())
 
     def on_trial_end(self, search, record: TrialRecord) -> None:

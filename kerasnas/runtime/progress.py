@@ -22,6 +22,21 @@ def format_seconds(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
+def shorten(text: str, width: int) -> str:
+    """`text` cut to at most `width` characters at a space, never inside a token.
+
+    A cut is marked with `…`; a first token longer than `width` is kept whole.
+    """
+    text = " ".join(str(text).split())
+    if len(text) <= width:
+        return text
+    cut = text.rfind(" ", 0, max(1, width - 1))
+    if cut <= 0:
+        cut = text.find(" ")
+        return text if cut < 0 else text[:cut] + " …"
+    return text[:cut] + " …"
+
+
 def interactive() -> bool:
     """Whether output goes to a person: a notebook, or a terminal on standard error."""
     try:
@@ -60,6 +75,7 @@ class ProgressPrinter:
         stream: where to print the lines (standard output by default).
         bar: show the progress bar; None shows it when `verbose >= 1` and
             the output is a notebook or a terminal.
+        workers: trials that run at once (for the time remaining).
     """
 
     def __init__(
@@ -69,8 +85,12 @@ class ProgressPrinter:
         verbose: int = 1,
         stream: TextIO | None = None,
         bar: bool | None = None,
+        workers: int = 1,
     ):
         self.objective = objective
+        self.workers = max(1, int(workers))
+        self._first_finish: float | None = None
+        self._durations: list[float] = []
         self.max_trials = max_trials
         self.verbose = verbose
         self.stream = stream or sys.stdout
@@ -134,13 +154,14 @@ class ProgressPrinter:
             if stopped:
                 result += f" (stopped at epoch {stopped.get('epoch')})"
         else:
-            reason = (record.error or "").splitlines()[0][:80] if record.error else ""
+            reason = shorten(record.error.splitlines()[0], 80) if record.error else ""
             result = f"{record.status.upper()} ({reason})"
-        elapsed = time.time() - self.start_time
+        now = time.time()
+        elapsed = now - self.start_time
         remaining = ""
-        if 0 < self.done_this_run and done < self.max_trials:
-            per_trial = elapsed / self.done_this_run
-            remaining = f" ~{format_seconds(per_trial * (self.max_trials - done))} left"
+        left = self.remaining_seconds(record, done, now)
+        if left is not None:
+            remaining = f" ~{format_seconds(left)} left"
         best_text = ""
         if best is not None:
             best_value = self.objective.value(best.metrics)
@@ -148,7 +169,29 @@ class ProgressPrinter:
                 best_text = f" | best {best_value:.4f} (#{best.number})"
         width = len(str(self.max_trials))
         self.print(
-            f"Trial {done:>{width}}/{self.max_trials} #{record.number:<3} {summary[:70]:<70} "
+            f"Trial {done:>{width}}/{self.max_trials} #{record.number:<3} "
+            f"{shorten(summary, 70):<70} "
             f"{result} {format_seconds(record.duration_s)}{best_text}"
             f" [{format_seconds(elapsed)}{remaining}]"
         )
+
+    def remaining_seconds(self, record: TrialRecord, done: int, now: float) -> float | None:
+        """Estimated seconds until `max_trials` trials are done (None when finished).
+
+        Start-up (TensorFlow, worker processes, resuming) happens once, so it
+        must not be spread over the trials still to run: the first estimate
+        uses the finished trial's own duration (divided among `workers`),
+        later ones the wall time between finished trials.
+        """
+        self._durations.append(float(record.duration_s or 0.0))
+        if self._first_finish is None:
+            self._first_finish = now
+        to_go = self.max_trials - done
+        if to_go <= 0:
+            return None
+        finished = len(self._durations)
+        if finished >= 2 + self.workers and now > self._first_finish:
+            per_trial = (now - self._first_finish) / (finished - 1)
+        else:
+            per_trial = sum(self._durations) / finished / self.workers
+        return per_trial * to_go

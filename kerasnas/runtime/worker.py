@@ -70,6 +70,7 @@ def evaluator_spec(
         ValueError: if the evaluator cannot be sent to another process,
             with what to do instead.
     """
+    from kerasnas.data import shape_to_json
     from kerasnas.evaluation.fit import FitEvaluator
     from kerasnas.spaces import space_from_config
 
@@ -84,25 +85,24 @@ def evaluator_spec(
             same = False
         data_spec: dict[str, Any] = {
             "name": data.name,
-            "input_shape": list(data.input_shape),
+            "input_shape": shape_to_json(data.input_shape),
             "task": data.task.to_json(),
-            "normalization": (
-                [np.asarray(v).tolist() for v in data.normalization]
-                if data.normalization is not None
-                else None
-            ),
+            "normalization": _normalization_json(data.normalization),
         }
         if not data.is_dataset and inline_data:
-            data_spec["arrays"] = {
-                split: [np.asarray(part) for part in getattr(data, split)] for split in _SPLITS
-            }
+            data_spec["arrays"] = {split: list(getattr(data, split)) for split in _SPLITS}
+            if data.sample_weight is not None:
+                data_spec["arrays"]["sample_weight"] = np.asarray(data.sample_weight)
         elif not data.is_dataset:
             folder = directory.path / DATA_DIR
             folder.mkdir(parents=True, exist_ok=True)
             for split in _SPLITS:
                 x, y = getattr(data, split)
-                save_array(folder / f"{split}_x.npy", x)
+                data_spec.setdefault("inputs", _save_inputs(folder, split, x))
                 save_array(folder / f"{split}_y.npy", y)
+            if data.sample_weight is not None:
+                save_array(folder / "train_sample_weight.npy", data.sample_weight)
+                data_spec["sample_weight"] = True
             data_spec["directory"] = str(folder)
         elif not data.name.startswith("tfds:"):
             raise ValueError(
@@ -111,6 +111,11 @@ def evaluator_spec(
                 "data='tfds:NAME', or use executor='local'. Received: a tf.data.Dataset"
             )
         fit = {k: v for k, v in evaluator.get_config().items() if k != "class"}
+        # The user's loss, metrics and class weights travel as objects (pickled
+        # by reference), not as their JSON descriptions.
+        for option in ("loss", "metrics", "class_weight"):
+            if getattr(evaluator, option, None) is not None:
+                fit[option] = getattr(evaluator, option)
         if evaluator.distribution_spec is not None:
             fit["distribution_strategy"] = evaluator.distribution_spec
         elif evaluator.distribution_strategy is not None:
@@ -133,8 +138,10 @@ def evaluator_spec(
     else:
         spec = {"kind": "object", "evaluator": evaluator}
     spec["callbacks"] = list(callbacks)
+    spec["operations"] = _custom_operations()
     if not check_pickle:
         return spec
+    _check_importable(spec, evaluator, executor_name)
     try:
         pickle.dumps(spec)
     except Exception as e:  # noqa: BLE001 - lambdas, local functions, open handles
@@ -149,6 +156,7 @@ def evaluator_spec(
 
 def evaluator_from_spec(spec: dict):
     """Rebuilds `(evaluator, callbacks)` from `evaluator_spec(...)` output."""
+    _register_operations(spec.get("operations") or {})
     if spec["kind"] == "object":
         return spec["evaluator"], list(spec.get("callbacks", []))
     from kerasnas.builder.builder import ModelBuilder
@@ -160,35 +168,37 @@ def evaluator_from_spec(spec: dict):
     space = spec.get("space_object") or space_from_config(spec["space"])
     data_spec = spec["data"]
     task = Task.from_json(data_spec["task"])
-    normalization = data_spec.get("normalization")
-    if normalization is not None:
-        normalization = tuple(np.asarray(v, dtype="float32") for v in normalization)
+    normalization = _normalization_from_json(data_spec.get("normalization"))
+    input_shape = _shape_from_json(data_spec["input_shape"])
     if "arrays" in data_spec:
         arrays = data_spec["arrays"]
         data = SearchData(
             train=tuple(arrays["train"]),
             validation=tuple(arrays["validation"]),
-            input_shape=tuple(data_spec["input_shape"]),
+            input_shape=input_shape,
             task=task,
             name=data_spec["name"],
             normalization=normalization,
+            sample_weight=arrays.get("sample_weight"),
         )
     elif "directory" in data_spec:
         folder = data_spec["directory"]
+
+        def load(name):
+            return np.load(os.path.join(folder, f"{name}.npy"), allow_pickle=False)
+
         splits = {
-            split: tuple(
-                np.load(os.path.join(folder, f"{split}_{part}.npy"), allow_pickle=False)
-                for part in ("x", "y")
-            )
+            split: (_load_inputs(load, split, data_spec.get("inputs")), load(f"{split}_y"))
             for split in _SPLITS
         }
         data = SearchData(
             train=splits["train"],
             validation=splits["validation"],
-            input_shape=tuple(data_spec["input_shape"]),
+            input_shape=input_shape,
             task=task,
             name=data_spec["name"],
             normalization=normalization,
+            sample_weight=load("train_sample_weight") if data_spec.get("sample_weight") else None,
         )
     else:
         data = load_tfds(data_spec["name"][len("tfds:") :], batch_size=spec["fit"]["batch_size"])
@@ -196,12 +206,102 @@ def evaluator_from_spec(spec: dict):
     builder_norm = builder_config.get("normalization")
     builder = ModelBuilder(
         space,
-        builder_config["input_shape"],
+        _shape_from_json(builder_config["input_shape"]),
         Task.from_json(builder_config["task"]),
-        normalization=tuple(builder_norm) if builder_norm else None,
+        normalization=_normalization_from_json(builder_norm) if builder_norm else None,
         target_scaling=builder_config.get("target_scaling"),
     )
     return FitEvaluator.from_config(spec["fit"], builder, data), list(spec.get("callbacks", []))
+
+
+def _save_inputs(folder, split: str, x):
+    """Saves one split's inputs as `.npy` files; returns how they are laid out."""
+    if isinstance(x, dict):
+        names = list(x)
+        for i, name in enumerate(names):
+            save_array(folder / f"{split}_x{i}.npy", x[name])
+        return {"kind": "dict", "names": names}
+    if isinstance(x, (list, tuple)):
+        for i, part in enumerate(x):
+            save_array(folder / f"{split}_x{i}.npy", part)
+        return {"kind": "list", "count": len(x)}
+    save_array(folder / f"{split}_x.npy", x)
+    return {"kind": "single"}
+
+
+def _load_inputs(load, split: str, layout):
+    layout = layout or {"kind": "single"}
+    if layout["kind"] == "dict":
+        return {name: load(f"{split}_x{i}") for i, name in enumerate(layout["names"])}
+    if layout["kind"] == "list":
+        return [load(f"{split}_x{i}") for i in range(layout["count"])]
+    return load(f"{split}_x")
+
+
+def _normalization_json(normalization):
+    if normalization is None:
+        return None
+    if isinstance(normalization, dict):
+        return {k: [np.asarray(v).tolist() for v in pair] for k, pair in normalization.items()}
+    if isinstance(normalization, list):
+        return [[np.asarray(v).tolist() for v in pair] for pair in normalization]
+    return [np.asarray(v).tolist() for v in normalization]
+
+
+def _normalization_from_json(data):
+    if data is None:
+        return None
+    if isinstance(data, dict):
+        return {k: tuple(np.asarray(v, dtype="float32") for v in pair) for k, pair in data.items()}
+    if data and isinstance(data[0], list) and data[0] and isinstance(data[0][0], list):
+        return [tuple(np.asarray(v, dtype="float32") for v in pair) for pair in data]
+    return tuple(np.asarray(v, dtype="float32") for v in data)
+
+
+def _shape_from_json(shape):
+    if isinstance(shape, dict):
+        return {k: tuple(v) for k, v in shape.items()}
+    if shape and isinstance(shape[0], list):
+        return [tuple(v) for v in shape]
+    return tuple(shape)
+
+
+def _not_importable(fn) -> bool:
+    module = getattr(fn, "__module__", None)
+    qualname = getattr(fn, "__qualname__", "")
+    return module == "__main__" or "<locals>" in qualname or "<lambda>" in qualname
+
+
+def _check_importable(spec: dict, evaluator, executor_name: str) -> None:
+    """Functions sent by name must be importable in a fresh worker process."""
+    functions = {f"operation '{k}'": v.fn for k, v in spec["operations"].items()}
+    space = spec.get("space_object")
+    if space is not None and hasattr(space, "build_fn"):
+        functions["FunctionSpace build function"] = space.build_fn
+    for label, fn in functions.items():
+        if _not_importable(fn):
+            raise ValueError(
+                f"executor={executor_name!r} rebuilds models in worker processes, which "
+                f"import the {label} by name, and "
+                f"{getattr(fn, '__qualname__', fn)!r} (module "
+                f"{getattr(fn, '__module__', None)!r}) cannot be imported there: define it "
+                "at module level in an importable module, or use executor='local'. "
+                f"Received: evaluator={evaluator!r}"
+            )
+
+
+def _custom_operations() -> dict:
+    """The operations registered with `kerasnas.ops.register`, to re-register in workers."""
+    from kerasnas.builder.ops import custom_operations
+
+    return custom_operations()
+
+
+def _register_operations(operations: dict) -> None:
+    from kerasnas.builder.ops import OPERATIONS
+
+    for name, info in operations.items():
+        OPERATIONS.setdefault(name, info)
 
 
 def _watch_parent(parent_pid: int, interval: float = 1.0) -> None:

@@ -23,6 +23,7 @@ from kerasnas.spaces.decisions import (
     Subset,
     decision_from_json,
 )
+from kerasnas.spaces.function import FunctionSpace, HyperParameters
 from kerasnas.spaces.nas_bench_macro import NasBenchMacroSpace, nas_bench_macro
 from kerasnas.spaces.space import Architecture, SearchSpace
 from kerasnas.spaces.template import SEGMENT_TYPES, TemplateSpace
@@ -216,6 +217,8 @@ __all__ = [
     "Decision",
     "EdgeCellSpace",
     "FlatChoice",
+    "FunctionSpace",
+    "HyperParameters",
     "NB201_OPERATIONS",
     "NasBenchMacroSpace",
     "NodeCellSpace",

@@ -90,6 +90,11 @@ def _one_of(values) -> Callable[[Any], str | None]:
     return check
 
 
+def _operation_name(value):
+    # Read at check time, so operations registered with kerasnas.ops.register count.
+    return None if value in op_lib.OPERATIONS else f"one of {sorted(op_lib.OPERATIONS)}"
+
+
 def _activation(value):
     if not isinstance(value, str):
         return "a Keras activation name"
@@ -292,7 +297,7 @@ SEGMENT_TYPES: dict[str, SegmentType] = {
     "op": SegmentType(
         _build_op,
         (
-            Param("op", REQUIRED, _one_of(op_lib.OPERATIONS)),
+            Param("op", REQUIRED, _operation_name),
             Param("width", 32, _int_at_least(1)),
             Param("kernel_size", 3, _int_at_least(1)),
             Param("activation", "relu", _activation),
