@@ -8,8 +8,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-import keras
-
+from kerasnas._lazy import keras
 from kerasnas.builder.builder import ModelBuilder
 from kerasnas.data import SearchData
 from kerasnas.distribute import describe as describe_strategy

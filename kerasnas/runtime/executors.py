@@ -127,6 +127,15 @@ class LocalExecutor(Executor):
     def __init__(self):
         self._queue: list[TrialJob] = []
 
+    def start(self, evaluator, directory, callbacks=()):
+        super().start(evaluator, directory, callbacks)
+        if getattr(evaluator, "produces_models", False):
+            # Import TensorFlow now (`import kerasnas` does not), so that the
+            # first trial's duration is its own work.
+            import keras
+
+            keras.backend.backend()
+
     def submit(self, job: TrialJob) -> None:
         self._queue.append(job)
 

@@ -240,6 +240,13 @@ def worker_main(conn, payload: bytes, parent_pid: int) -> None:
     try:
         spec = pickle.loads(payload)
         evaluator, callbacks = evaluator_from_spec(spec)
+        if getattr(evaluator, "produces_models", False):
+            from kerasnas._native_logs import import_tensorflow_quietly
+
+            # Ready means warm: TensorFlow is imported (its start-up notes hidden;
+            # the search process shows its own) before the worker says so, so
+            # the first trial's time is training, not the import.
+            import_tensorflow_quietly()
     except Exception as e:  # noqa: BLE001 - report any setup error to the search
         conn.send(
             {
