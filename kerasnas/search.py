@@ -109,8 +109,13 @@ class Search:
             for per-trial scalars and the HParams dashboard.
         progress_bar: show a progress bar (None: in terminals and notebooks
             when `verbose >= 1`).
-        measure_latency: record every trained model's median batch-1 CPU
-            latency as `latency_ms` (about 0.1-0.3 s per trial).
+        measure_latency: when to record a trained model's median batch-1
+            CPU latency as `latency_ms` (10 calls of a compiled forward
+            pass after warm-up, about 0.1-0.3 s): `"kept"` (the default)
+            for the models kept on disk, measured once before saving, so
+            every model you can export has it; True for every trained
+            model; False never. A latency objective or limit measures every
+            model regardless.
 
     Raises:
         IncompatibleSearchError: when `directory` holds a search with other
@@ -142,8 +147,13 @@ class Search:
         proxy_candidates: int = 8,
         tensorboard: bool | str | os.PathLike | None = None,
         progress_bar: bool | None = None,
-        measure_latency: bool = True,
+        measure_latency: bool | str = "kept",
     ):
+        if measure_latency not in (True, False, "kept"):
+            raise ValueError(
+                "`measure_latency` must be True, False or 'kept'. "
+                f"Received: measure_latency={measure_latency!r}"
+            )
         if not isinstance(max_trials, int) or isinstance(max_trials, bool) or max_trials < 1:
             raise ValueError(
                 f"`max_trials` must be a positive int. Received: max_trials={max_trials!r}"
@@ -213,7 +223,7 @@ class Search:
 
             self.proxy = proxies.get(proxy, builder=builder, data=data)
         self.progress_bar = progress_bar
-        self.measure_latency = bool(measure_latency)
+        self.measure_latency = measure_latency
         self.directory = SearchDirectory(directory)
         self.tensorboard = None
         if tensorboard:
@@ -333,8 +343,10 @@ class Search:
                         break
                     else:
                         number = self._next_number()
+                        clock = time.perf_counter()
                         try:
                             arch, info = self._propose(number)
+                            info = {**info, "timing": {"propose": time.perf_counter() - clock}}
                         except SpaceExhaustedError as e:
                             progress.print(f"Stopping early: {e}")
                             journal.append({"event": "space_exhausted", "message": str(e)})
@@ -459,6 +471,8 @@ class Search:
     def _submit(self, executor, number: int, arch: Architecture, attempt: int, info: dict) -> None:
         seed = trial_seed(self.seed, number)
         key = self.space.canonical_key(arch)
+        info = dict(info)
+        timing = dict(info.pop("timing", {}))
         started = time.time()
         event = {
             "event": "trial_started",
@@ -471,7 +485,10 @@ class Search:
         }
         if info:
             event["info"] = info
+        clock = time.perf_counter()
         self.directory.journal.append(event)
+        # The trial_started append; its trial_finished append comes after the record.
+        timing["journal"] = time.perf_counter() - clock
         pruning = None
         if self.pruner is not None:
             pruning = self.pruner.job_spec(number, self.history, self.objective)
@@ -487,7 +504,7 @@ class Search:
             model_file=str(self.directory.model_path(number)),
             directory=str(self.directory.trial_dir(number)),
             pruning=pruning,
-            info=dict(info),
+            info={**info, "timing": timing},
             measure_latency=self.measure_latency,
         )
         self._in_flight[number] = (arch, attempt, key, seed, started)
@@ -626,6 +643,7 @@ def search(
     proxy_candidates: int = 8,
     tensorboard: bool | str | os.PathLike | None = None,
     progress_bar: bool | None = None,
+    measure_latency: bool | str = "kept",
 ) -> SearchResult:
     """Searches for a Keras model for your data. The front door of kerasnas.
 
@@ -725,6 +743,12 @@ def search(
             directory: per-trial scalars and the HParams dashboard.
         progress_bar: show a progress bar; None shows it in terminals and
             notebooks unless `verbose=0`.
+        measure_latency: when to record `latency_ms`, a trained model's
+            median batch-1 CPU latency (10 calls of a compiled forward pass
+            after warm-up): `"kept"` (the default) for the models kept on
+            disk (the ones you can export), True for every trained model,
+            False never. With latency as an objective or `max_latency_ms`,
+            every candidate is measured.
 
     Returns:
         A `SearchResult` with `best_model`, `best_architecture`, `trials`
@@ -869,6 +893,7 @@ def search(
         proxy_candidates=proxy_candidates,
         tensorboard=tensorboard,
         progress_bar=progress_bar,
+        measure_latency=measure_latency,
     )
     return runner.run()
 

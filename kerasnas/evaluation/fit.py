@@ -174,13 +174,17 @@ class FitEvaluator(Evaluator):
         )
 
     def evaluate(self, architecture: Architecture, context: TrialContext) -> Evaluation:
+        started = time.perf_counter()
         model = self.build(architecture, context.seed)
+        built = time.perf_counter()
         costs = self.costs(model)
         self.constraints.check(costs)
         epochs = context.epochs or self.epochs
         start = time.perf_counter()
         history = self.fit(model, architecture, epochs, callbacks=context.callbacks)
         train_time = time.perf_counter() - start
+        # Where the trial's time went (kerasnas.runtime.trial adds its own parts).
+        timing = {"build": built - started, "costs": start - built, "fit": train_time}
         logs = history.history
         for i, loss in enumerate(logs.get("loss", [])):
             if not math.isfinite(float(loss)):
@@ -194,6 +198,7 @@ class FitEvaluator(Evaluator):
         info = {
             "epochs": len(logs.get("loss", [])),
             "history": {k: [float(x) for x in v] for k, v in logs.items()},
+            "timing": timing,
         }
         if self.distribution_strategy is not None:
             info["distribution"] = describe_strategy(self.distribution_strategy)

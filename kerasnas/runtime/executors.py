@@ -128,13 +128,25 @@ class LocalExecutor(Executor):
         self._queue: list[TrialJob] = []
 
     def start(self, evaluator, directory, callbacks=()):
+        from kerasnas.runtime.trial import freeze_long_lived_objects
+
         super().start(evaluator, directory, callbacks)
+        self._frozen = False
         if getattr(evaluator, "produces_models", False):
             # Import TensorFlow now (`import kerasnas` does not), so that the
             # first trial's duration is its own work.
             import keras
 
             keras.backend.backend()
+            # Cheap garbage collection between trials, until shutdown.
+            self._frozen = freeze_long_lived_objects()
+
+    def shutdown(self) -> None:
+        if getattr(self, "_frozen", False):
+            import gc
+
+            gc.unfreeze()
+            self._frozen = False
 
     def submit(self, job: TrialJob) -> None:
         self._queue.append(job)
