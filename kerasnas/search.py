@@ -486,7 +486,10 @@ class Search:
         if info:
             event["info"] = info
         clock = time.perf_counter()
-        self.directory.journal.append(event)
+        # Not fsync'ed: a killed process loses nothing (the line is with the OS), and a
+        # machine crash at most this in-flight trial; the trial_finished append (synced)
+        # makes it durable with its record.
+        self.directory.journal.append(event, sync=False)
         # The trial_started append; its trial_finished append comes after the record.
         timing["journal"] = time.perf_counter() - clock
         pruning = None

@@ -56,3 +56,33 @@ def test_measure_latency_takes_true_false_or_kept(tmp_path):
     x, y = make_data("vector", n=32)
     with pytest.raises(ValueError, match=r"Received: measure_latency='always'"):
         kerasnas.search(x, y, max_trials=1, directory=tmp_path, measure_latency="always")
+
+
+def test_every_finished_trial_is_fsynced_and_started_lines_are_flushed(tmp_path, monkeypatch):
+    import json
+    import os
+
+    from kerasnas.runtime import journal as journal_module
+
+    synced_after = []  # the last journal event at each fsync
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        with open(tmp_path / "journal.jsonl", encoding="utf-8") as f:
+            synced_after.append(json.loads(f.read().splitlines()[-1])["event"])
+        return real_fsync(fd)
+
+    monkeypatch.setattr(journal_module.os, "fsync", fsync)
+    result = kerasnas.search(
+        space="chain",
+        evaluator=lambda arch: arch["num_layers"],
+        objective="score",
+        max_trials=3,
+        directory=tmp_path,
+        verbose=0,
+    )
+    assert len(result.trials) == 3
+    assert synced_after.count("trial_finished") == 3
+    assert "trial_started" not in synced_after  # flushed (kill -9 safe), synced with its record
+    events = [json.loads(line)["event"] for line in open(tmp_path / "journal.jsonl")]
+    assert events.count("trial_started") == 3
