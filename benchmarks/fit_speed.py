@@ -8,9 +8,12 @@ shared machine's load falls on all of them alike):
 - `plain`: `model.fit(x, y, validation_data=...)` on NumPy arrays, as
   kerasnas's `FitEvaluator` does.
 - `spe32`: the same with `compile(steps_per_execution=32)`.
-- `dataset`: a `tf.data` pipeline (shuffle, batch, cache, prefetch) built
-  once and reused for every model, as a search would build it once.
+- `dataset`: the arrays as a cached `tf.data` dataset built once (as a
+  search would build it once), shuffled with each model's own seed,
+  batched and prefetched.
 - `jit`: `compile(jit_compile=True)` (XLA).
+- `no_grappler`: plain, with TensorFlow's graph optimiser (Grappler) off,
+  which spends time on each new function's first call.
 
 Reported: the first epoch (with tracing, what a 1-epoch trial pays) and
 the median later epoch (steady state), in seconds, median over repeats.
@@ -34,7 +37,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-VARIANTS = ("plain", "spe32", "dataset", "jit")
+VARIANTS = ("plain", "spe32", "dataset", "jit", "no_grappler")
 
 
 def make_model(keras, input_shape, classes, **compile_options):
@@ -82,23 +85,25 @@ def measure(epochs: int, repeats: int) -> dict:
     data = resolve_data(data="mnist1d", seed=0)
     (x, y), (xv, yv) = data.train, data.validation
     classes = int(y.max()) + 1
-    train_ds = (
-        tf.data.Dataset.from_tensor_slices((x, y))
-        .cache()
-        .shuffle(len(x), seed=0, reshuffle_each_iteration=True)
-        .batch(64)
-        .prefetch(tf.data.AUTOTUNE)
-    )
+    base = tf.data.Dataset.from_tensor_slices((x, y)).cache()
     val_ds = tf.data.Dataset.from_tensor_slices((xv, yv)).batch(64).cache().prefetch(2)
     results: dict = {v: {"first": [], "later": []} for v in VARIANTS}
-    for _ in range(repeats):
+    for repeat in range(repeats):
         for variant in VARIANTS:
             keras.backend.clear_session()
-            keras.utils.set_random_seed(0)
+            keras.utils.set_random_seed(repeat)
+            tf.config.optimizer.set_experimental_options(
+                {"disable_meta_optimizer": variant == "no_grappler"}
+            )
             options = {"spe32": {"steps_per_execution": 32}, "jit": {"jit_compile": True}}
             model = make_model(keras, x.shape[1:], classes, **options.get(variant, {}))
             timer = EpochTimer(keras)
             if variant == "dataset":
+                train_ds = (
+                    base.shuffle(len(x), seed=repeat, reshuffle_each_iteration=True)
+                    .batch(64)
+                    .prefetch(tf.data.AUTOTUNE)
+                )
                 model.fit(
                     train_ds,
                     validation_data=val_ds,

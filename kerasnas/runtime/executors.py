@@ -300,6 +300,8 @@ class ProcessExecutor(PooledExecutor):
         self.processes_started = 0
         #: Resident memory (MiB) a worker reported after its latest trial.
         self.last_worker_rss_mb: float | None = None
+        #: Seconds each worker took from launch to ready (TensorFlow imported).
+        self.boot_seconds: list[float] = []
 
     # ------------------------------------------------------------ lifecycle
     def start(self, evaluator, directory, callbacks=()):
@@ -443,6 +445,7 @@ class ProcessExecutor(PooledExecutor):
         kind = message.get("type")
         if kind == "ready":
             slot.state = "idle"
+            self.boot_seconds.append(time.time() - slot.boot_started)
             return None
         if kind == "error":
             self._boot_failed(
