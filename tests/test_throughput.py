@@ -7,7 +7,7 @@ from conftest import make_data
 
 import kerasnas
 
-PARTS = {"propose", "journal", "build", "costs", "fit", "evaluate", "clear"}
+PARTS = {"propose", "journal", "build", "costs", "fit", "evaluate", "clear", "gc"}
 
 
 @pytest.fixture(scope="module")
