@@ -43,6 +43,13 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
+NO_COMPARISON = {
+    "per_hour": float("nan"),
+    "overhead": float("nan"),
+    "fit": float("nan"),
+    "accuracy": float("nan"),
+    "same_archs": False,
+}
 PARTS = (
     "propose",
     "journal",
@@ -91,7 +98,9 @@ def journal_gaps(directory) -> list[tuple[float, dict]]:
     return [(t - finished[i][0], record) for i, (t, record) in enumerate(finished[1:])]
 
 
-def run_kerasnas(data, space: str, trials: int, epochs: int, seed: int, workdir) -> dict:
+def run_kerasnas(
+    data, space: str, trials: int, epochs: int, seed: int, workdir, executor: str = "auto"
+) -> dict:
     import kerasnas
 
     start = time.perf_counter()
@@ -105,6 +114,7 @@ def run_kerasnas(data, space: str, trials: int, epochs: int, seed: int, workdir)
         directory=workdir,
         overwrite=True,
         verbose=0,
+        executor=executor,
     )
     wall = time.perf_counter() - start
     gaps = journal_gaps(workdir)
@@ -196,6 +206,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--matmul-size", type=int, default=1024)
+    parser.add_argument(
+        "--executor", default="auto", help="kerasnas's executor (default: auto, its default)"
+    )
+    parser.add_argument(
+        "--no-kerastuner", action="store_true", help="measure kerasnas only (no comparison)"
+    )
     parser.add_argument("--record", action="store_true", help="append to RESULTS.md")
     args = parser.parse_args()
 
@@ -210,15 +226,19 @@ def main() -> None:
         for round_ in range(args.rounds):
             seed = round_
             with tempfile.TemporaryDirectory() as tmp:
-                ours = run_kerasnas(data, space, args.trials, args.epochs, seed, f"{tmp}/kn")
-                theirs = run_kerastuner(
-                    ours["result"].builder,
-                    data,
-                    ours["architectures"],
-                    args.epochs,
-                    seed,
-                    f"{tmp}/kt",
+                ours = run_kerasnas(
+                    data, space, args.trials, args.epochs, seed, f"{tmp}/kn", args.executor
                 )
+                theirs = NO_COMPARISON
+                if not args.no_kerastuner:
+                    theirs = run_kerastuner(
+                        ours["result"].builder,
+                        data,
+                        ours["architectures"],
+                        args.epochs,
+                        seed,
+                        f"{tmp}/kt",
+                    )
             floor = statistics.median(
                 floor_seconds(f, n_train, n_val, args.epochs, rate) for f in ours["flops"]
             )
@@ -240,7 +260,7 @@ def main() -> None:
     body = (
         f"{args.trials} trials of {args.epochs} epoch(s) per space and round, MNIST-1D "
         f"({n_train} training / {n_val} validation samples, batch 64), random search with "
-        f"kerasnas's defaults; KerasTuner {_version('keras_tuner')} trains the same "
+        f"kerasnas's defaults (executor {args.executor!r}); KerasTuner {_version('keras_tuner')} trains the same "
         "architectures. Machine rate for the floor: "
         f"{rate / 1e9:.1f} GFLOP/s (float32 {args.matmul_size}^2 matmul). "
         "The machine was shared with other engineers' jobs while this ran: compare the two "

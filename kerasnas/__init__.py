@@ -1,16 +1,31 @@
 """kerasnas: neural architecture search for Keras 3 that emits deployable SavedModels."""
 
-# Public names load on first use (PEP 562), so `import kerasnas` does not import
-# TensorFlow. `search` is both a module and the function: it is bound eagerly
-# (kerasnas.search imports no TensorFlow) so that importing the module
-# `kerasnas.search` can never shadow the function.
+# Public names load on first use (PEP 562), so `import kerasnas` imports neither
+# TensorFlow nor the rest of kerasnas until a name is used.
+import sys
+import types
+
 from kerasnas import _lazy
-from kerasnas.search import Search, search
 from kerasnas.version import __version__
+
+
+class _Package(types.ModuleType):
+    # `kerasnas.search` is the function, and also the name of its module: importing
+    # the module sets the package attribute to the module, which would hide the
+    # function, so the function is kept instead.
+    def __setattr__(self, name, value):
+        if name == "search" and isinstance(value, types.ModuleType):
+            value = value.search
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 __getattr__, __dir__ = _lazy.attach(
     __name__,
     {
+        "Search": "kerasnas.search",
+        "search": "kerasnas.search",
         "ModelBuilder": "kerasnas.builder",
         "Task": "kerasnas.builder",
         "CallableEvaluator": "kerasnas.evaluation",
