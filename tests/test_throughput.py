@@ -86,33 +86,3 @@ def test_every_finished_trial_is_fsynced_and_started_lines_are_flushed(tmp_path,
     assert "trial_started" not in synced_after  # flushed (kill -9 safe), synced with its record
     events = [json.loads(line)["event"] for line in open(tmp_path / "journal.jsonl")]
     assert events.count("trial_started") == 3
-
-
-def test_graph_optimiser_is_off_during_cpu_trials_and_restored_after(tmp_path):
-    import keras
-    import tensorflow as tf
-
-    seen = []
-
-    class Probe(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            seen.append(
-                tf.config.optimizer.get_experimental_options().get("disable_meta_optimizer")
-            )
-
-    before = tf.config.optimizer.get_experimental_options()
-    x, y = make_data("vector", n=64)
-    kerasnas.search(
-        x,
-        y,
-        max_trials=1,
-        epochs=1,
-        directory=tmp_path,
-        verbose=0,
-        executor="local",
-        callbacks=[Probe()],
-        space_options={"widths": (8,), "max_layers": 1},
-    )
-    assert seen == [True]  # this machine has no GPU
-    after = tf.config.optimizer.get_experimental_options()
-    assert bool(after.get("disable_meta_optimizer")) == bool(before.get("disable_meta_optimizer"))

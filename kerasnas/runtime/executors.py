@@ -128,26 +128,20 @@ class LocalExecutor(Executor):
         self._queue: list[TrialJob] = []
 
     def start(self, evaluator, directory, callbacks=()):
-        from kerasnas.runtime.trial import faster_first_calls, freeze_long_lived_objects
+        from kerasnas.runtime.trial import freeze_long_lived_objects
 
         super().start(evaluator, directory, callbacks)
-        self._frozen, self._graph_options = False, None
+        self._frozen = False
         if getattr(evaluator, "produces_models", False):
             # Import TensorFlow now (`import kerasnas` does not), so that the
             # first trial's duration is its own work.
             import keras
 
             keras.backend.backend()
-            # Until shutdown: cheap garbage collection between trials, and on CPU
-            # no graph optimisation of each candidate's first calls.
-            self._graph_options = faster_first_calls()
+            # Cheap garbage collection between trials, until shutdown.
             self._frozen = freeze_long_lived_objects()
 
     def shutdown(self) -> None:
-        from kerasnas.runtime.trial import restore_graph_options
-
-        restore_graph_options(getattr(self, "_graph_options", None))
-        self._graph_options = None
         if getattr(self, "_frozen", False):
             import gc
 

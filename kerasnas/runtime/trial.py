@@ -321,39 +321,3 @@ def freeze_long_lived_objects() -> bool:
     gc.collect()
     gc.freeze()
     return True
-
-
-def faster_first_calls() -> dict | None:
-    """Turns TensorFlow's graph optimiser (Grappler) off on CPU-only machines.
-
-    A candidate is traced and optimised afresh in each trial, and on CPU
-    Grappler's passes cost more on those first calls than they save:
-    measured here on a small MNIST-1D CNN, the first epoch takes ~20% less
-    time without them and later epochs the same (benchmarks/fit_speed.py,
-    `no_grappler`). With a GPU visible nothing changes (its layout and
-    fusion passes pay off there).
-
-    Returns:
-        The options to restore with `restore_graph_options` (None if
-        nothing was changed).
-    """
-    import tensorflow as tf
-
-    if tf.config.list_logical_devices("GPU"):
-        return None
-    previous = tf.config.optimizer.get_experimental_options()
-    if previous.get("disable_meta_optimizer"):
-        return None
-    tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
-    return previous
-
-
-def restore_graph_options(previous: dict | None) -> None:
-    """Undoes `faster_first_calls`."""
-    if previous is None:
-        return
-    import tensorflow as tf
-
-    tf.config.optimizer.set_experimental_options(
-        {**previous, "disable_meta_optimizer": bool(previous.get("disable_meta_optimizer"))}
-    )

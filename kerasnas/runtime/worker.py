@@ -234,12 +234,7 @@ def worker_main(conn, payload: bytes, parent_pid: int) -> None:
     Messages out: `{"type": "ready"}`, `{"type": "error", ...}` if the
     evaluator cannot be rebuilt, and `{"type": "outcome", "outcome": ...}`.
     """
-    from kerasnas.runtime.trial import (
-        TrialJob,
-        faster_first_calls,
-        freeze_long_lived_objects,
-        run_trial_job,
-    )
+    from kerasnas.runtime.trial import TrialJob, freeze_long_lived_objects, run_trial_job
 
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
     try:
@@ -252,9 +247,8 @@ def worker_main(conn, payload: bytes, parent_pid: int) -> None:
             # the search process shows its own) before the worker says so, so
             # the first trial's time is training, not the import.
             import_tensorflow_quietly()
-            # On CPU, no graph optimisation of each candidate's first calls; and what
-            # exists now lives as long as the worker: collect only what trials make.
-            faster_first_calls()
+            # What exists now lives as long as the worker: collect between trials
+            # only what the trials made.
             freeze_long_lived_objects()
     except Exception as e:  # noqa: BLE001 - report any setup error to the search
         conn.send(
