@@ -79,6 +79,7 @@ def search(
     metrics: Any = None,
     class_weight: dict | None = None,
     sample_weight: Any = None,
+    measure_latency: bool | str = "kept",
 ) -> SearchResult:
     """Searches for a Keras model for your data. The front door of kerasnas.
 
@@ -206,6 +207,13 @@ def search(
             Keras's `fit`; split off with the data when `validation_split`
             holds out validation data.
 
+        measure_latency: when to record `latency_ms`, a trained model's
+            median batch-1 CPU latency (10 calls of a compiled forward pass
+            after warm-up): `"kept"` (the default) for the models kept on
+            disk (the ones you can export), True for every trained model,
+            False never. With latency as an objective or `max_latency_ms`,
+            every candidate is measured.
+
     `x` may also be a dict `{input_name: array}` or a list of arrays for
     models with several inputs (with a space whose body takes them, e.g.
     `kerasnas.spaces.FunctionSpace` built with the same input names).
@@ -297,7 +305,7 @@ def search(
         overwrite=overwrite, keep_best_models=keep_best_models, verbose=verbose,
         callbacks=callbacks, executor=executor_obj, trial_timeout=trial_timeout,
         pruner=pruner_obj, proxy=proxy, proxy_candidates=proxy_candidates,
-        tensorboard=tensorboard, progress_bar=progress_bar,
+        tensorboard=tensorboard, progress_bar=progress_bar, measure_latency=measure_latency,
     )  # fmt: skip
     return runner.run()
 

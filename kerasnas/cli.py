@@ -1,4 +1,8 @@
-"""The `kerasnas` command line: `search`, `export`, `summary`, `report`."""
+"""The `kerasnas` command line: `search`, `export`, `summary`, `report`.
+
+The command imports TensorFlow only for the work that needs it (`--help`
+and `summary` never do), and hides TensorFlow's C++ start-up lines.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,11 @@ import json
 import os
 import sys
 
+# The names `--space` and `--strategy` accept, listed in --help (the library checks
+# them, with the known names in its error). Both modules import no TensorFlow.
+from kerasnas.spaces import SPACE_NAMES
+from kerasnas.strategies import STRATEGY_NAMES
+
 
 def _add_search(sub) -> None:
     p = sub.add_parser(
@@ -14,9 +23,17 @@ def _add_search(sub) -> None:
         help="run (or resume) a search",
         description="Run a search; running it again on the same --directory resumes it.",
     )
-    p.add_argument("--data", required=True, help="'mnist1d' or 'tfds:NAME'")
-    p.add_argument("--space", default="chain", help="search space name (default: chain)")
-    p.add_argument("--strategy", default="random", help="strategy name (default: random)")
+    p.add_argument("--data", required=True, help="'mnist1d' or 'tfds:NAME' (required)")
+    p.add_argument(
+        "--space",
+        default="chain",
+        help="search space: " + ", ".join(SPACE_NAMES) + " (default: chain)",
+    )
+    p.add_argument(
+        "--strategy",
+        default="random",
+        help="strategy: " + ", ".join(STRATEGY_NAMES) + " (default: random)",
+    )
     p.add_argument(
         "--objective",
         default=None,
@@ -28,48 +45,70 @@ def _add_search(sub) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="a strategy setting, repeatable (e.g. population_size=20); values are JSON",
+        help="a strategy setting, repeatable (e.g. population_size=20); values are JSON "
+        "(default: none, the strategy's defaults)",
     )
     p.add_argument(
         "--space-option",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="a space setting, repeatable (e.g. max_layers=6 or widths=[32,64]); values are JSON",
+        help="a space setting, repeatable (e.g. max_layers=6 or widths=[32,64]); values are "
+        "JSON (default: none, the space's defaults)",
     )
     p.add_argument(
         "--training-choices",
         action="store_true",
-        help="also search learning rate, optimizer, batch size and weight decay",
+        help="also search learning rate, optimizer, batch size and weight decay (default: off)",
     )
-    p.add_argument("--max-trials", type=int, default=10)
+    p.add_argument("--max-trials", type=int, default=10, help="trials to run in all (default: 10)")
     p.add_argument(
         "--epochs",
         type=int,
         default=15,
-        help="training epochs per candidate (at most: early stopping keeps the best epoch)",
+        help="training epochs per candidate, at most: early stopping keeps the best epoch "
+        "(default: 15)",
     )
     p.add_argument(
         "--patience",
         type=int,
         default=None,
         help="stop a candidate after this many epochs without improvement "
-        "(default max(4, epochs // 3); 0: never)",
+        "(default: max(4, epochs // 3); 0: never)",
     )
     p.add_argument(
         "--no-warm-start",
         action="store_true",
-        help="do not try the space's reference architectures first",
+        help="do not try the space's reference architectures first (default: try them)",
     )
     p.add_argument(
-        "--batch-size", type=int, default=None, help="default 64, less for small data sets"
+        "--batch-size",
+        type=int,
+        default=None,
+        help="training batch size (default: 64, less for small data sets)",
     )
     p.add_argument(
-        "--learning-rate", type=float, default=3e-3, help="initial learning rate (cosine decay)"
+        "--learning-rate",
+        type=float,
+        default=3e-3,
+        help="the optimizer's (Adam) initial learning rate, decayed along a cosine "
+        "(default: 0.003)",
     )
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--max-params", type=int, default=None)
-    p.add_argument("--max-flops", type=int, default=None)
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of the strategy and the trials (default: 0)"
+    )
+    p.add_argument(
+        "--max-params",
+        type=int,
+        default=None,
+        help="reject candidates with more parameters, before training (default: no limit)",
+    )
+    p.add_argument(
+        "--max-flops",
+        type=int,
+        default=None,
+        help="reject candidates with more FLOPs per sample, before training (default: no limit)",
+    )
     p.add_argument(
         "--directory",
         default=None,
@@ -79,26 +118,31 @@ def _add_search(sub) -> None:
         "--export",
         default=None,
         metavar="BASE_PATH",
-        help="export the best model to BASE_PATH/<version>/ when done",
+        help="export the best model to BASE_PATH/<version>/ when done (default: no export)",
     )
     p.add_argument(
-        "--overwrite", action="store_true", help="discard a previous search in --directory"
+        "--overwrite",
+        action="store_true",
+        help="discard a previous search in --directory (default: resume it)",
     )
-    p.add_argument("--quiet", action="store_true", help="print only the final lines")
-    p.add_argument("--verbose", action="store_true", help="also print Keras' training progress")
+    p.add_argument("--quiet", action="store_true", help="print only the final lines (default: off)")
+    p.add_argument(
+        "--verbose", action="store_true", help="also print Keras' training progress (default: off)"
+    )
     p.add_argument(
         "--executor",
         default="auto",
         choices=("auto", "local", "process", "ray"),
         help="where trials run: in this process (local), in recycled worker processes "
         "(process; hard time and memory limits) or in Ray actors (ray; on this machine or "
-        "a Ray cluster). auto: process for more than 20 trials",
+        "a Ray cluster). auto: process for more than 20 trials or with --trial-timeout "
+        "(default: auto)",
     )
     p.add_argument(
         "--workers",
         type=int,
         default=None,
-        help="worker processes (--executor process) or Ray actors (--executor ray)",
+        help="worker processes (--executor process) or Ray actors (--executor ray) (default: 1)",
     )
     p.add_argument(
         "--ray-address",
@@ -108,34 +152,60 @@ def _add_search(sub) -> None:
         "default: a private Ray on 127.0.0.1",
     )
     p.add_argument(
-        "--cpus-per-trial", type=float, default=1, help="--executor ray: CPUs each trial reserves"
+        "--cpus-per-trial",
+        type=float,
+        default=1,
+        help="--executor ray: CPUs each trial reserves (default: 1)",
     )
     p.add_argument(
-        "--gpus-per-trial", type=float, default=0, help="--executor ray: GPUs each trial reserves"
+        "--gpus-per-trial",
+        type=float,
+        default=0,
+        help="--executor ray: GPUs each trial reserves (default: 0)",
     )
     p.add_argument(
         "--distribution-strategy",
         default=None,
         choices=("mirrored", "one_device"),
         help="train each candidate with this tf.distribute strategy (mirrored: across all "
-        "the GPUs the trial sees)",
+        "the GPUs the trial sees; default: none, one device)",
     )
     p.add_argument(
-        "--max-memory-mb", type=float, default=None, help="fail a trial whose worker uses more"
+        "--max-memory-mb",
+        type=float,
+        default=None,
+        help="--executor process: fail a trial whose worker uses more (default: no limit)",
     )
     p.add_argument(
-        "--trial-timeout", type=float, default=None, help="fail a trial after this many seconds"
+        "--trial-timeout",
+        type=float,
+        default=None,
+        help="fail a trial after this many seconds (default: no limit)",
     )
     p.add_argument(
         "--pruner",
         default=None,
         choices=("successive_halving", "asha", "hyperband", "median"),
-        help="stop unpromising trials early (--epochs is the full budget)",
+        help="stop unpromising trials early (--epochs is the full budget; default: none)",
     )
-    p.add_argument("--min-epochs", type=int, default=None, help="first rung of the pruner")
-    p.add_argument("--proxy", default=None, choices=("synflow", "naswot"), help="zero-cost proxy")
     p.add_argument(
-        "--proxy-candidates", type=int, default=8, help="candidates ranked per trial by --proxy"
+        "--min-epochs",
+        type=int,
+        default=None,
+        help="first rung of the pruner (default: the pruner's own)",
+    )
+    p.add_argument(
+        "--proxy",
+        default=None,
+        choices=("synflow", "naswot"),
+        help="rank candidates untrained with this zero-cost proxy and train the best "
+        "(default: none)",
+    )
+    p.add_argument(
+        "--proxy-candidates",
+        type=int,
+        default=8,
+        help="candidates ranked per trial by --proxy (default: 8)",
     )
     p.add_argument(
         "--tensorboard",
@@ -143,10 +213,12 @@ def _add_search(sub) -> None:
         const=True,
         default=None,
         metavar="LOG_DIR",
-        help="write TensorBoard logs (default LOG_DIR: DIRECTORY/tensorboard)",
+        help="write TensorBoard logs (default: none; LOG_DIR defaults to DIRECTORY/tensorboard)",
     )
     p.add_argument(
-        "--report", action="store_true", help="write DIRECTORY/report/ (plots + summary) at the end"
+        "--report",
+        action="store_true",
+        help="write DIRECTORY/report/ (plots + summary) at the end (default: off)",
     )
 
 
@@ -157,7 +229,7 @@ def _add_export(sub) -> None:
         description="Write ROOT/NAME/VERSION/ (SavedModel + model card) for a trial.",
     )
     p.add_argument("directory", help="the search directory")
-    p.add_argument("--trial", default="best", help="'best' or a trial number")
+    p.add_argument("--trial", default="best", help="'best' or a trial number (default: best)")
     p.add_argument("--name", default=None, help="model name (default: the search directory's name)")
     p.add_argument(
         "--version",
@@ -171,26 +243,38 @@ def _add_export(sub) -> None:
         "--retrain-epochs",
         type=int,
         default=None,
-        help="retrain from scratch on train+validation for this many epochs first",
+        help="retrain from scratch on train+validation for this many epochs first "
+        "(default: export the model kept by the search)",
     )
-    p.add_argument("--overwrite", action="store_true", help="replace an existing version")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace an existing version (default: off)"
+    )
     p.add_argument(
         "--distribution-strategy",
         default=None,
         choices=("mirrored", "one_device"),
-        help="with --retrain-epochs: retrain with this tf.distribute strategy",
+        help="with --retrain-epochs: retrain with this tf.distribute strategy (default: none)",
     )
     p.add_argument(
         "--mixed-precision",
         action="store_true",
-        help="compute in float16 (float32 inputs/outputs), for GPUs with tensor cores",
-    )
-    p.add_argument("--xla", action="store_true", help="compile the serving functions with XLA")
-    p.add_argument(
-        "--formats", default="", help="extra formats, comma-separated: keras,tflite,onnx"
+        help="compute in float16 (float32 inputs/outputs), for GPUs with tensor cores "
+        "(default: off, float32)",
     )
     p.add_argument(
-        "--no-warmup", action="store_true", help="do not write TF Serving warmup requests"
+        "--xla",
+        action="store_true",
+        help="compile the serving functions with XLA (default: off)",
+    )
+    p.add_argument(
+        "--formats",
+        default="",
+        help="extra formats, comma-separated: keras,tflite,onnx (default: none, SavedModel only)",
+    )
+    p.add_argument(
+        "--no-warmup",
+        action="store_true",
+        help="do not write TF Serving warmup requests (default: write them)",
     )
 
 
@@ -201,14 +285,18 @@ def _add_report(sub) -> None:
         description="Write best-so-far, size-vs-objective and architecture plots (PNG) and "
         "report.md / report.html into DIRECTORY/report/ (or --output).",
     )
-    p.add_argument("directory")
+    p.add_argument("directory", help="the search directory")
     p.add_argument("--output", default=None, help="where to write (default: DIRECTORY/report)")
 
 
 def _add_summary(sub) -> None:
-    p = sub.add_parser("summary", help="print the best trials of a search directory")
-    p.add_argument("directory")
-    p.add_argument("--top", type=int, default=10)
+    p = sub.add_parser(
+        "summary",
+        help="print the best trials of a search directory",
+        description="Print the best trials of a search directory (reads its journal only).",
+    )
+    p.add_argument("directory", help="the search directory")
+    p.add_argument("--top", type=int, default=10, help="trials to list (default: 10)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -383,9 +471,12 @@ def run_export(args) -> int:
 
 
 def run_report(args) -> int:
+    from kerasnas._native_logs import filtered_stderr
     from kerasnas.report import write_report
 
-    paths = write_report(args.directory, args.output)
+    # TensorFlow loads only to draw the layers of a search that built models.
+    with filtered_stderr():
+        paths = write_report(args.directory, args.output)
     for key in ("best_so_far", "size", "architecture", "markdown", "html"):
         if key in paths:
             print(f"{key:>13}: {paths[key]}")
@@ -399,8 +490,15 @@ def run_summary(args) -> int:
     return 0
 
 
+#: Commands that train or export models, so import TensorFlow up front (quietly).
+_NEEDS_TENSORFLOW = ("search", "export")
+
+
 def main(argv=None) -> int:
     """Entry point of the `kerasnas` command."""
+    # Before TensorFlow is imported (here or in worker processes, which inherit it):
+    # hide its C++ info and warning lines. A user's own setting wins.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.show_version:
@@ -420,8 +518,19 @@ def main(argv=None) -> int:
     from kerasnas.errors import KerasNASError
 
     try:
+        if args.command in _NEEDS_TENSORFLOW:
+            from kerasnas._native_logs import import_tensorflow_quietly
+
+            import_tensorflow_quietly()
         return handlers[args.command](args)
-    except (KerasNASError, ValueError, FileNotFoundError, FileExistsError, PermissionError) as e:
+    except (
+        KerasNASError,
+        ValueError,
+        FileNotFoundError,
+        FileExistsError,
+        PermissionError,
+        NotADirectoryError,
+    ) as e:
         print(f"kerasnas {args.command}: error: {e}", file=sys.stderr)
         return 1
 

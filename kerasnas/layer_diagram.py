@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import textwrap
 
-import keras
+from kerasnas._lazy import keras
 
 
 def layer_graph(model: keras.Model) -> tuple[list[dict], list[tuple[str, str]]]:

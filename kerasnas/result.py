@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -50,6 +51,17 @@ class SearchResult:
         self.data = data
         self.settings = dict(settings or {})
         self._models: dict[int, Any] = {}
+
+    @property
+    def data(self):
+        """The `SearchData`; data named by the search loads on first use."""
+        if self._data is None and self._load_data is not None:
+            self._data, self._load_data = self._load_data(), None
+        return self._data
+
+    @data.setter
+    def data(self, value) -> None:
+        self._data, self._load_data = value, None
 
     # ---------------------------------------------------------------- trials
     @property
@@ -604,7 +616,7 @@ def load_search(directory: str | os.PathLike, data=None) -> SearchResult:
     space = space_from_config(settings["space"])
     objectives = [Objective.from_json(o) for o in settings["objectives"]]
     finished, _ = folder.journal.replay()
-    builder = None
+    builder = load_data = None
     config = settings.get("builder")
     if config is not None:
         from kerasnas.runtime.worker import _normalization_from_json, _shape_from_json
@@ -619,12 +631,16 @@ def load_search(directory: str | os.PathLike, data=None) -> SearchResult:
         )
         name = settings.get("data", {}).get("name")
         if data is None and name and (name == "mnist1d" or name.startswith("tfds:")):
-            data = resolve_data(data=name, seed=settings.get("seed", 0))
+            # Reloaded when first needed (retraining, testing), not for a summary.
+            load_data = functools.partial(resolve_data, data=name, seed=settings.get("seed", 0))
         elif data is not None:
             data = _reopen_data(data, config, settings)
-    return SearchResult(
+    result = SearchResult(
         folder.path, space, objectives, finished, builder=builder, data=data, settings=settings
     )
+    if load_data is not None:
+        result._load_data = load_data
+    return result
 
 
 def _worse_metric(mine: dict, theirs: dict, task) -> str | None:

@@ -8,7 +8,6 @@ import numpy as np
 
 from kerasnas.data import SearchData
 from kerasnas.evaluation.fit import FitEvaluator
-from kerasnas.evaluation.recipe import BestEpoch
 from kerasnas.spaces.space import Architecture
 
 
@@ -73,6 +72,8 @@ def train_final_model(
     data = merged_training_data(evaluator.data) if include_validation else evaluator.data
     recipe, _ = evaluator.recipe_callbacks(epochs)
     if include_validation:
+        from kerasnas.evaluation.recipe_callbacks import BestEpoch
+
         recipe = [c for c in recipe if not isinstance(c, BestEpoch)]
     evaluator.fit(model, architecture, epochs, callbacks=recipe, data=data)
     return model

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import time
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -42,7 +43,7 @@ from kerasnas.trial import (
     trial_rng,
     trial_seed,
 )
-from kerasnas.validation import check_instance, check_int, check_positive
+from kerasnas.validation import check_choice, check_instance, check_int, check_positive
 
 
 class Search:
@@ -82,7 +83,7 @@ class Search:
         pruner: `"successive_halving"`/`"asha"`, `"hyperband"`, `"median"`, a `Pruner`.
         proxy, proxy_candidates: a zero-cost proxy ranks this many proposals per trial.
         tensorboard: a log directory, or True for `<directory>/tensorboard`.
-        measure_latency: record each trained model's batch-1 CPU latency.
+        measure_latency: `latency_ms` of the models kept (`"kept"`), of all (True), or none.
         search_callbacks: `kerasnas.runtime.callbacks.SearchCallback`s.
 
     Raises:
@@ -99,11 +100,10 @@ class Search:
         executor: str | Executor = "auto", trial_timeout: float | None = None,
         pruner: str | Pruner | None = None, proxy: Any = None, proxy_candidates: int = 8,
         tensorboard: bool | str | os.PathLike | None = None, progress_bar: bool | None = None,
-        measure_latency: bool = True, search_callbacks: Sequence[Any] = (),
+        measure_latency: bool | str = "kept", search_callbacks: Sequence[Any] = (),
     ):  # fmt: skip
-        for name, value, kind in (
-            ("space", space, SearchSpace), ("strategy", strategy, Strategy),
-            ("evaluator", evaluator, Evaluator)):  # fmt: skip
+        kinds = {"space": SearchSpace, "strategy": Strategy, "evaluator": Evaluator}
+        for (name, kind), value in zip(kinds.items(), (space, strategy, evaluator)):
             check_instance(name, value, kind)
         self.max_trials = check_int("max_trials", max_trials, minimum=1)
         self.seed = check_int("seed", seed)
@@ -115,7 +115,8 @@ class Search:
         self.objective = self.objectives[0]  # the first objective ranks "best"
         self.max_consecutive_failures, self.max_consecutive_rejections = (
             max_consecutive_failures, max_consecutive_rejections)  # fmt: skip
-        self.callbacks, self.measure_latency = list(callbacks), bool(measure_latency)
+        self.callbacks, self.measure_latency = list(callbacks), check_choice(
+            "measure_latency", measure_latency, (True, False, "kept"))  # fmt: skip
         self.verbose, self.overwrite, self._in_flight = verbose, bool(overwrite), {}
         self.executor = choose_executor(
             executor, trains_models=getattr(evaluator, "produces_models", False),
@@ -189,12 +190,11 @@ class Search:
             self._remember(record)
         self._emit("on_search_begin")
         if finished or retries:
-            self._message(f"Resuming search in '{self.storage.path}': {len(finished)} trials "
-                          f"finished, {len(retries)} to retry.")  # fmt: skip
+            self._emit("on_message", f"Resuming search in '{self.storage.path}': "
+                       f"{len(finished)} trials finished, {len(retries)} to retry.")  # fmt: skip
         else:
             self.storage.append({"event": SEARCH_STARTED, "settings": self.settings})
-        for _, arch, _, _ in retries:
-            self.strategy.claim(self.space.canonical_key(arch))
+        _ = [self.strategy.claim(self.space.canonical_key(retry[1])) for retry in retries]
         return retries
 
     def _loop(self, retries: list[tuple]) -> None:
@@ -211,7 +211,7 @@ class Search:
                     try:
                         arch, info = self._propose(number)
                     except SpaceExhaustedError as e:
-                        self._message(f"Stopping early: {e}")
+                        self._emit("on_message", f"Stopping early: {e}")
                         self.storage.append({"event": SPACE_EXHAUSTED, "message": str(e)})
                         exhausted = True
                         break
@@ -230,12 +230,10 @@ class Search:
             if stop is not None:
                 raise stop
 
-    def counted(self) -> int:
-        """Trials that count towards `max_trials` (completed or failed)."""
+    def counted(self) -> int:  # trials that count towards `max_trials`
         return counted(self.history)
 
-    def best_trial(self) -> TrialRecord | None:
-        """The completed trial with the best objective value so far."""
+    def best_trial(self) -> TrialRecord | None:  # the best completed trial so far
         return best_record(self.history, self.objective)
 
     def _next_number(self) -> int:
@@ -246,13 +244,17 @@ class Search:
         self.strategy.tell(record)
 
     def _propose(self, number: int):
-        self.strategy.for_trial(number)
+        clock, _ = time.perf_counter(), self.strategy.for_trial(number)
         arch = self.strategy.ask(list(self.history), trial_rng(self.seed, number))
-        return self.space.validate(arch), dict(self.strategy.last_info)
+        timing = {"propose": time.perf_counter() - clock}
+        return self.space.validate(arch), {**self.strategy.last_info, "timing": timing}
 
     def _submit(self, number: int, arch, attempt: int, info: dict) -> None:
         seed, key = trial_seed(self.seed, number), self.space.canonical_key(arch)
+        timing, clock = dict(info.get("timing", {})), time.perf_counter()
+        info = {k: v for k, v in info.items() if k != "timing"}
         started = self.storage.start(number, arch, attempt, key, seed, info)
+        timing["journal"] = time.perf_counter() - clock
         pruning = self.pruner and self.pruner.job_spec(number, self.history, self.objective)
         job = TrialJob(
             number=number, attempt=attempt, architecture=dict(arch), seed=seed, key=key,
@@ -261,7 +263,8 @@ class Search:
                 self.history, self.objectives, self.keep_best_models
             ) if getattr(self.evaluator, "produces_models", False) else None,
             model_file=self.storage.model_file(number), directory=self.storage.trial_dir(number),
-            pruning=pruning or None, info=dict(info), measure_latency=self.measure_latency,
+            pruning=pruning or None, info={**info, "timing": timing},
+            measure_latency=self.measure_latency,
         )  # fmt: skip
         self._in_flight[number] = (arch, attempt, key, seed, started, info)
         self.executor.submit(job)
@@ -270,7 +273,7 @@ class Search:
         """Records an outcome; returns a retry when its worker was lost on a first attempt."""
         arch, attempt, key, seed, started, info = self._in_flight.pop(outcome.number)
         if outcome.info.get(LOST_WORKER) and attempt < MAX_ATTEMPTS:
-            self._message(f"Trial {outcome.number}: {outcome.error}; running it once more.")
+            self._emit("on_message", f"Trial {outcome.number}: {outcome.error}; running it once more.")
             return outcome.number, arch, attempt + 1, dict(info, retried_after=outcome.error)
         record = outcome.to_record(arch, key, seed, started, attempt)
         missing = record.ok and self.objective.value(record.metrics) is None
@@ -292,9 +295,6 @@ class Search:
     def _emit(self, hook: str, *args) -> None:
         for callback in self.search_callbacks:
             getattr(callback, hook)(self, *args)
-
-    def _message(self, text: str) -> None:
-        self._emit("on_message", text)
 
 
 __all__ = ["PreparationContext", "Search", "trial_rng", "trial_seed"]

@@ -123,3 +123,16 @@ def check_positive(value: Any, name: str, unit: str = "", allow_none: bool = Tru
         none = " or None" if allow_none else ""
         raise ValueError(f"`{name}` must be {what}{none}. Received: {name}={value!r}")
     return float(value)
+
+
+def check_choice(name: str, value: Any, choices) -> Any:
+    """Returns `value` if it is one of `choices`.
+
+    Raises:
+        ValueError: naming the parameter, the choices and the value received.
+    """
+    if not any(value is c or (type(value) is type(c) and value == c) for c in choices):
+        raise ValueError(
+            f"`{name}` must be one of {list(choices)}. Received: {name}={value!r}"
+        )
+    return value

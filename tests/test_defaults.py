@@ -8,7 +8,8 @@ import kerasnas
 from kerasnas.builder import ModelBuilder
 from kerasnas.data import from_arrays
 from kerasnas.evaluation import FitEvaluator, TrialContext
-from kerasnas.evaluation.recipe import BestEpoch, cosine_learning_rate
+from kerasnas.evaluation.recipe import cosine_learning_rate
+from kerasnas.evaluation.recipe_callbacks import BestEpoch
 from kerasnas.runtime.worker import evaluator_from_spec, evaluator_spec
 from kerasnas.spaces import ChainSpace
 from kerasnas.strategies import RandomSearch, WarmStart

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import keras
 import numpy as np
 
+from kerasnas._lazy import keras
 from kerasnas.builder.ops import pool_for_head, spatial_rank
 from kerasnas.builder.task import Task
 from kerasnas.spaces.space import SearchSpace

@@ -25,8 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import keras
-
+from kerasnas._lazy import keras
 from kerasnas.builder import ops as op_lib
 from kerasnas.errors import InvalidArchitectureError
 

@@ -25,8 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import keras
-
+from kerasnas._lazy import keras
 from kerasnas.builder.ops import spatial_rank
 
 MERGE_MODES = ("add", "concat")

@@ -15,8 +15,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
-import keras
-
+from kerasnas._lazy import keras
 from kerasnas.errors import InvalidArchitectureError
 
 

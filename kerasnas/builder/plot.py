@@ -16,7 +16,7 @@ import shutil
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import keras
+from kerasnas._lazy import keras
 
 ENGINES = ("auto", "graphviz", "matplotlib")
 

@@ -6,8 +6,9 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-import keras
 import numpy as np
+
+from kerasnas._lazy import keras
 
 CLASSIFICATION = "classification"
 REGRESSION = "regression"

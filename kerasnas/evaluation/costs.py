@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 import time
 
-import keras
 import numpy as np
+
+from kerasnas._lazy import keras
 
 
 def count_params(model: keras.Model) -> int:

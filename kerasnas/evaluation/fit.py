@@ -9,9 +9,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-import keras
 import numpy as np
 
+from kerasnas._lazy import keras
 from kerasnas.builder.builder import ModelBuilder
 from kerasnas.data import SearchData, num_samples
 from kerasnas.distribute import describe as describe_strategy
@@ -20,7 +20,7 @@ from kerasnas.errors import TrialFailure
 from kerasnas.evaluation.base import Evaluation, Evaluator, TrialContext
 from kerasnas.evaluation.constraints import Constraints
 from kerasnas.evaluation.costs import count_flops, count_params, measure_latency
-from kerasnas.evaluation.recipe import LR_SCHEDULES, BestEpoch, CosineDecay, default_patience
+from kerasnas.evaluation.recipe import LR_SCHEDULES, default_patience
 from kerasnas.objective import Objective
 from kerasnas.spaces.space import Architecture
 
@@ -230,9 +230,11 @@ class FitEvaluator(Evaluator):
             costs["latency_ms"] = measure_latency(model, repeats=10)["median_ms"]
         return costs
 
-    def recipe_callbacks(self, epochs: int) -> tuple[list, BestEpoch]:
+    def recipe_callbacks(self, epochs: int) -> tuple[list, Any]:
         """The recipe's callbacks for a `fit` of `epochs` epochs: schedule and best epoch."""
         patience = default_patience(epochs) if self.patience is None else self.patience
+        from kerasnas.evaluation.recipe_callbacks import BestEpoch, CosineDecay
+
         best = BestEpoch(self.objective, patience=patience or None, restore=self.restore_best)
         schedule = [CosineDecay(epochs)] if self.lr_schedule == "cosine" else []
         return [*schedule, best], best
@@ -279,7 +281,9 @@ class FitEvaluator(Evaluator):
         )
 
     def evaluate(self, architecture: Architecture, context: TrialContext) -> Evaluation:
+        started = time.perf_counter()
         model = self.build(architecture, context.seed)
+        built = time.perf_counter()
         costs = self.costs(model)
         self.constraints.check(costs)
         epochs = context.epochs or self.epochs
@@ -289,6 +293,8 @@ class FitEvaluator(Evaluator):
         # weights after anything else (a pruner, a time limit) stopped training.
         history = self.fit(model, architecture, epochs, callbacks=[*context.callbacks, *recipe])
         train_time = time.perf_counter() - start
+        # Where the trial's time went (kerasnas.runtime.trial adds its own parts).
+        timing = {"build": built - started, "costs": start - built, "fit": train_time}
         logs = history.history
         for i, loss in enumerate(logs.get("loss", [])):
             if not math.isfinite(float(loss)):
@@ -305,6 +311,7 @@ class FitEvaluator(Evaluator):
         info = {
             "epochs": len(logs.get("loss", [])),
             "history": {k: [float(x) for x in v] for k, v in logs.items()},
+            "timing": timing,
         }
         if use_best:
             info["best_epoch"] = best.best_epoch

@@ -1,17 +1,30 @@
 """Export: SavedModels in TensorFlow Serving's layout, verified, with model cards."""
 
-from kerasnas.export.formats import FORMATS, ExportFormatError
-from kerasnas.export.model_card import build_model_card, render_markdown
-from kerasnas.export.precision import mixed_precision_copy
-from kerasnas.export.saved_model import (
-    ExportInfo,
-    existing_versions,
-    export_saved_model,
-    load_exported,
-    serving_latency,
+from kerasnas import _lazy
+
+# Names load on first use (PEP 562).
+__getattr__, __dir__ = _lazy.attach(
+    __name__,
+    {
+        "FORMATS": "kerasnas.export.formats",
+        "ExportFormatError": "kerasnas.export.formats",
+        "build_model_card": "kerasnas.export.model_card",
+        "render_markdown": "kerasnas.export.model_card",
+        "mixed_precision_copy": "kerasnas.export.precision",
+        **dict.fromkeys(
+            (
+                "ExportInfo",
+                "existing_versions",
+                "export_saved_model",
+                "load_exported",
+                "serving_latency",
+            ),
+            "kerasnas.export.saved_model",
+        ),
+        "ExportVerificationError": "kerasnas.export.verify",
+        "read_warmup_requests": "kerasnas.export.warmup",
+    },
 )
-from kerasnas.export.verify import ExportVerificationError
-from kerasnas.export.warmup import read_warmup_requests
 
 __all__ = [
     "FORMATS",

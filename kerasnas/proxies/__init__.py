@@ -9,9 +9,9 @@ chosen are never told to it.
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 
+from kerasnas._lazy import keras
 from kerasnas.proxies.naswot import naswot
 from kerasnas.proxies.synflow import synflow
 

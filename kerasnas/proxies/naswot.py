@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import math
 
-import keras
 import numpy as np
+
+from kerasnas._lazy import keras
 
 
 def _activation_outputs(model: keras.Model) -> list:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import math
 
-import keras
 import numpy as np
+
+from kerasnas._lazy import keras
 
 
 def _score_output(model: keras.Model):

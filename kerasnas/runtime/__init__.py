@@ -1,28 +1,46 @@
 """The search runtime: journal, records, executors, pruning, progress, TensorBoard."""
 
-from kerasnas.runtime.directory import SearchDirectory
-from kerasnas.runtime.executors import (
-    EXECUTOR_NAMES,
-    Executor,
-    ExecutorError,
-    LocalExecutor,
-    ProcessExecutor,
-    choose_executor,
-    get_executor,
+from kerasnas import _lazy
+
+# Names load on first use (PEP 562): the Ray executor and the others are not
+# imported until asked for.
+__getattr__, __dir__ = _lazy.attach(
+    __name__,
+    {
+        "SearchDirectory": "kerasnas.runtime.directory",
+        **dict.fromkeys(
+            (
+                "EXECUTOR_NAMES",
+                "Executor",
+                "ExecutorError",
+                "LocalExecutor",
+                "ProcessExecutor",
+                "choose_executor",
+                "get_executor",
+            ),
+            "kerasnas.runtime.executors",
+        ),
+        "Journal": "kerasnas.runtime.journal",
+        **dict.fromkeys(
+            (
+                "PRUNER_NAMES",
+                "Hyperband",
+                "MedianStopping",
+                "Pruner",
+                "SuccessiveHalving",
+                "get_pruner",
+            ),
+            "kerasnas.runtime.pruning",
+        ),
+        "simulate_pruner": "kerasnas.runtime.pruning:simulate",
+        "RayExecutor": "kerasnas.runtime.ray_executor",
+        "init_local_ray": "kerasnas.runtime.ray_executor",
+        **dict.fromkeys(
+            ("COMPLETED", "FAILED", "REJECTED", "TrialRecord"), "kerasnas.trial"
+        ),
+        **dict.fromkeys(("TrialJob", "TrialOutcome", "run_trial_job"), "kerasnas.runtime.trial"),
+    },
 )
-from kerasnas.runtime.journal import Journal
-from kerasnas.runtime.pruning import (
-    PRUNER_NAMES,
-    Hyperband,
-    MedianStopping,
-    Pruner,
-    SuccessiveHalving,
-    get_pruner,
-)
-from kerasnas.runtime.pruning import simulate as simulate_pruner
-from kerasnas.runtime.ray_executor import RayExecutor, init_local_ray
-from kerasnas.runtime.trial import TrialJob, TrialOutcome, run_trial_job
-from kerasnas.trial import COMPLETED, FAILED, REJECTED, TrialRecord
 
 __all__ = [
     "COMPLETED",

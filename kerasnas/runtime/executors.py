@@ -73,6 +73,27 @@ class LocalExecutor(Executor):
     def __init__(self):
         self._queue: list[TrialJob] = []
 
+    def start(self, evaluator, directory, callbacks=()):
+        from kerasnas.runtime.trial import freeze_long_lived_objects
+
+        super().start(evaluator, directory, callbacks)
+        self._frozen = False
+        if getattr(evaluator, "produces_models", False):
+            # Import TensorFlow now (`import kerasnas` does not), so that the
+            # first trial's duration is its own work.
+            import keras
+
+            keras.backend.backend()
+            # Cheap garbage collection between trials, until shutdown.
+            self._frozen = freeze_long_lived_objects()
+
+    def shutdown(self) -> None:
+        if getattr(self, "_frozen", False):
+            import gc
+
+            gc.unfreeze()
+            self._frozen = False
+
     def submit(self, job: TrialJob) -> None:
         self._queue.append(job)
 
@@ -174,6 +195,8 @@ class ProcessExecutor(PooledExecutor):
         self.processes_started = 0
         #: Resident memory (MiB) a worker reported after its latest trial.
         self.last_worker_rss_mb: float | None = None
+        #: Seconds each worker took from launch to ready (TensorFlow imported).
+        self.boot_seconds: list[float] = []
 
     # ------------------------------------------------------------ lifecycle
     def start(self, evaluator, directory, callbacks=()):
@@ -323,6 +346,7 @@ class ProcessExecutor(PooledExecutor):
         kind = message.get("type")
         if kind == "ready":
             slot.state = "idle"
+            self.boot_seconds.append(time.time() - slot.boot_started)
             return None
         if kind == "error":
             self._boot_failed(

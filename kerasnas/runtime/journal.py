@@ -106,11 +106,19 @@ class Journal:
                 )
         self._repaired = True
 
-    def append(self, event: dict) -> None:
+    def append(self, event: dict, sync: bool = True) -> None:
         """Appends one event and flushes it to disk.
+
+        The line is handed to the operating system before this returns, so
+        it survives the process being killed (even with `kill -9`). With
+        `sync=True` (the default) it is also fsync'ed, so it survives a
+        machine crash; an fsync'ed append makes every earlier line durable
+        too (one file).
 
         Args:
             event: a dict with an `"event"` name; a `"time"` is added.
+            sync: fsync the file (False: flush only; the next synced append,
+                or the operating system, makes it durable).
         """
         if "event" not in event:
             raise ValueError(f"A journal event needs an 'event' name. Received: {event!r}")
@@ -126,7 +134,8 @@ class Journal:
             view = memoryview(line)
             while view:
                 view = view[os.write(fd, view) :]
-            os.fsync(fd)
+            if sync:
+                os.fsync(fd)
         finally:
             os.close(fd)
 

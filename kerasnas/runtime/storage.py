@@ -59,8 +59,8 @@ class Storage:
     def close(self) -> None:
         """Releases what `open` claimed."""
 
-    def append(self, event: dict) -> None:
-        """Records one event."""
+    def append(self, event: dict, sync: bool = True) -> None:
+        """Records one event (`sync=False`: durable once the next synced event is)."""
         raise NotImplementedError
 
     def events(self) -> Iterator[dict]:
@@ -135,7 +135,9 @@ class Storage:
         }
         if info:
             event["info"] = dict(info)
-        self.append(event)
+        # Not fsync'ed: a killed process loses nothing (the line is with the OS), and
+        # a machine crash at most this in-flight trial, made durable with its record.
+        self.append(event, sync=False)
         return started
 
     def finish(self, record: TrialRecord) -> None:
@@ -205,7 +207,7 @@ class InMemoryStorage(Storage):
             self._events.clear()
         self.settings = dict(settings)
 
-    def append(self, event: dict) -> None:
+    def append(self, event: dict, sync: bool = True) -> None:
         event = dict(event)
         if event.get("event") == TRIAL_FINISHED:
             event["_record"] = TrialRecord.from_json(event["record"])
@@ -267,8 +269,8 @@ class JournalStorage(Storage):
     def close(self) -> None:
         self.directory.unlock()
 
-    def append(self, event: dict) -> None:
-        self.journal.append(event)
+    def append(self, event: dict, sync: bool = True) -> None:
+        self.journal.append(event, sync=sync)
 
     def events(self) -> Iterator[dict]:
         return self.journal.events()

@@ -340,12 +340,22 @@ def worker_main(conn, payload: bytes, parent_pid: int) -> None:
     Messages out: `{"type": "ready"}`, `{"type": "error", ...}` if the
     evaluator cannot be rebuilt, and `{"type": "outcome", "outcome": ...}`.
     """
-    from kerasnas.runtime.trial import TrialJob, run_trial_job
+    from kerasnas.runtime.trial import TrialJob, freeze_long_lived_objects, run_trial_job
 
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
     try:
         spec = pickle.loads(payload)
         evaluator, callbacks = evaluator_from_spec(spec)
+        if getattr(evaluator, "produces_models", False):
+            from kerasnas._native_logs import import_tensorflow_quietly
+
+            # Ready means warm: TensorFlow is imported (its start-up notes hidden;
+            # the search process shows its own) before the worker says so, so
+            # the first trial's time is training, not the import.
+            import_tensorflow_quietly()
+            # What exists now lives as long as the worker: collect between trials
+            # only what the trials made.
+            freeze_long_lived_objects()
     except Exception as e:  # noqa: BLE001 - report any setup error to the search
         conn.send(
             {

@@ -22,9 +22,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import keras
 import numpy as np
 
+from kerasnas._lazy import keras
 from kerasnas.builder import ops as op_lib
 from kerasnas.builder.cell_ops import (
     cell_op,

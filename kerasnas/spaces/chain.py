@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import keras
-
+from kerasnas._lazy import keras
 from kerasnas.builder import ops as op_lib
 from kerasnas.errors import InvalidArchitectureError
 from kerasnas.spaces.decisions import Categorical, Condition

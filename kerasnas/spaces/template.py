@@ -47,8 +47,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import keras
-
+from kerasnas._lazy import keras
 from kerasnas.builder import ops as op_lib
 from kerasnas.builder.merge import MERGE_MODES, merge
 from kerasnas.spaces.chain import HEAD_POOLING, build_layer, describe_layer

@@ -1,0 +1,118 @@
+"""The CLI is quick (no TensorFlow for --help and summary) and quiet (no C++ start-up lines)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+# As a user runs it: no TF_CPP_MIN_LOG_LEVEL of our own (conftest sets one).
+ENV = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+
+NOISE = ("cuInit", "absl::InitializeLog", "cudart_stub", "oneDNN custom operations")
+
+
+def run(*args, cwd):
+    return subprocess.run(
+        [sys.executable, "-m", "kerasnas.cli", *args],
+        cwd=cwd,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def modules_after(argv, cwd) -> list:
+    """Runs the CLI with `argv` in a fresh interpreter; the heavy modules it imported."""
+    code = (
+        "import json, sys\n"
+        "from kerasnas.cli import main\n"
+        "try:\n"
+        f"    main({list(argv)!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = ('tensorflow', 'keras', 'mnist1d', 'matplotlib')\n"
+        "print(json.dumps(sorted(m for m in heavy if m in sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, env=ENV, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def options_of(parser):
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                for option in sub._actions:
+                    if option.option_strings and not isinstance(option, argparse._HelpAction):
+                        yield name, option
+
+
+def test_every_flag_has_help_with_its_default():
+    from kerasnas.cli import build_parser
+
+    undocumented = [
+        f"{command} {option.option_strings[-1]}"
+        for command, option in options_of(build_parser())
+        if not option.help or not ("default" in option.help or option.required)
+    ]
+    assert undocumented == []
+
+
+def test_space_and_strategy_help_list_their_choices():
+    from kerasnas.cli import build_parser
+    from kerasnas.spaces import SPACE_NAMES
+    from kerasnas.strategies import STRATEGY_NAMES
+
+    helps = {
+        option.option_strings[-1]: option.help
+        for command, option in options_of(build_parser())
+        if command == "search"
+    }
+    assert all(name in helps["--space"] for name in SPACE_NAMES)
+    assert all(name in helps["--strategy"] for name in STRATEGY_NAMES)
+
+
+def test_help_imports_no_tensorflow(tmp_path):
+    assert modules_after(["--help"], tmp_path) == []
+    assert modules_after(["search", "--help"], tmp_path) == []
+
+
+@pytest.mark.slow
+def test_no_tensorflow_start_up_lines_and_summary_without_tensorflow(tmp_path):
+    searched = run(
+        "search",
+        "--data",
+        "mnist1d",
+        "--max-trials",
+        "1",
+        "--epochs",
+        "1",
+        "--executor",
+        "process",
+        "--directory",
+        "runs/quiet",
+        cwd=tmp_path,
+    )
+    assert searched.returncode == 0, searched.stderr
+    exported = run("export", "runs/quiet", "--output", "served", cwd=tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    reported = run("report", "runs/quiet", cwd=tmp_path)
+    assert reported.returncode == 0, reported.stderr
+    summary = run("summary", "runs/quiet", cwd=tmp_path)
+    assert "1 trials" in summary.stdout
+    for command, done in [
+        ("search", searched),
+        ("export", exported),
+        ("report", reported),
+        ("summary", summary),
+    ]:
+        assert not [word for word in NOISE if word in done.stderr], (command, done.stderr)
+    # A summary reads the journal only: no TensorFlow, no data regenerated.
+    assert modules_after(["summary", "runs/quiet"], tmp_path) == []

@@ -1,0 +1,88 @@
+"""Per-trial overhead: where a trial's time goes is recorded, and latency is measured when it is used."""
+
+import gc
+
+import pytest
+from conftest import make_data
+
+import kerasnas
+
+PARTS = {"propose", "journal", "build", "costs", "fit", "evaluate", "clear", "gc"}
+
+
+@pytest.fixture(scope="module")
+def small_search(tmp_path_factory):
+    x, y = make_data("sequence", n=128)
+    return kerasnas.search(
+        x,
+        y,
+        max_trials=4,
+        epochs=1,
+        keep_best_models=1,
+        seed=0,
+        directory=tmp_path_factory.mktemp("timing"),
+        verbose=0,
+        executor="local",
+        space_options={"widths": (8,), "max_layers": 2},
+    )
+
+
+def test_every_part_of_a_trial_is_timed(small_search):
+    for trial in small_search.completed:
+        timing = trial.info["timing"]
+        assert PARTS <= set(timing), timing
+        assert all(seconds >= 0 for seconds in timing.values())
+        assert timing["fit"] > 0
+    reread = kerasnas.load_search(small_search.directory)
+    assert reread.completed[0].info["timing"] == small_search.completed[0].info["timing"]
+
+
+def test_latency_is_measured_for_kept_models_only_by_default(small_search):
+    kept = [t for t in small_search.completed if "model_path" in t.info]
+    assert kept, "the search kept no model"
+    assert all(t.metrics["latency_ms"] > 0 and "latency" in t.info["timing"] for t in kept)
+    # The first trial is always saved (nothing to beat); a model that did not beat the
+    # best so far is not saved and not measured.
+    unsaved = [t for t in small_search.trials if t.ok and "save" not in t.info["timing"]]
+    assert all("latency_ms" not in t.metrics for t in unsaved)
+    assert small_search.completed[0].info["timing"]["save"] > 0
+
+
+def test_the_search_leaves_garbage_collection_as_it_found_it(small_search):
+    assert gc.get_freeze_count() == 0
+
+
+def test_measure_latency_takes_true_false_or_kept(tmp_path):
+    x, y = make_data("vector", n=32)
+    with pytest.raises(ValueError, match=r"Received: measure_latency='always'"):
+        kerasnas.search(x, y, max_trials=1, directory=tmp_path, measure_latency="always")
+
+
+def test_every_finished_trial_is_fsynced_and_started_lines_are_flushed(tmp_path, monkeypatch):
+    import json
+    import os
+
+    from kerasnas.runtime import journal as journal_module
+
+    synced_after = []  # the last journal event at each fsync
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        with open(tmp_path / "journal.jsonl", encoding="utf-8") as f:
+            synced_after.append(json.loads(f.read().splitlines()[-1])["event"])
+        return real_fsync(fd)
+
+    monkeypatch.setattr(journal_module.os, "fsync", fsync)
+    result = kerasnas.search(
+        space="chain",
+        evaluator=lambda arch: arch["num_layers"],
+        objective="score",
+        max_trials=3,
+        directory=tmp_path,
+        verbose=0,
+    )
+    assert len(result.trials) == 3
+    assert synced_after.count("trial_finished") == 3
+    assert "trial_started" not in synced_after  # flushed (kill -9 safe), synced with its record
+    events = [json.loads(line)["event"] for line in open(tmp_path / "journal.jsonl")]
+    assert events.count("trial_started") == 3
