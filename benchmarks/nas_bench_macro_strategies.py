@@ -133,8 +133,6 @@ SWEEPS = {
         "bananas initial=20": lambda: Bananas(initial_samples=20),
         "bananas candidates=50": lambda: Bananas(candidates=50),
         "bananas candidates=200": lambda: Bananas(candidates=200),
-        "bananas parents=10": lambda: Bananas(parents=10),
-        "bananas batch=20": lambda: Bananas(batch_size=20),
         "bananas ucb": lambda: Bananas(acquisition="ucb"),
     },
 }

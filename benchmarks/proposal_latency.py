@@ -95,6 +95,23 @@ def time_strategy(factory, space, fn, objectives, history_size, calls, seed=0):
     return np.median(times), np.percentile(times, 90), max(times), cold_ms, round_ms
 
 
+def round_times(space, fn, objective, history_size, rounds=5, seed=0):
+    """Milliseconds of BANANAS rounds (ensemble fit + candidates) on a random-search history."""
+    from kerasnas.strategies import Bananas, RandomSearch
+
+    history = simulate(RandomSearch(), space, fn, objective, history_size, seed=seed)
+    strategy = Bananas()
+    strategy.setup(space, as_objectives(objective))
+    for record in history:
+        strategy.vector(record.architecture, record.key)  # encodings are cached across rounds
+    times = []
+    for i in range(rounds):
+        start = time.perf_counter()
+        strategy.round(history[: len(history) - i])
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--history", type=int, default=1000)
@@ -102,7 +119,20 @@ def main(argv=None) -> int:
     parser.add_argument("--record", action="store_true", help="append to benchmarks/RESULTS.md")
     known = dict(STRATEGIES, nsga2=lambda: NSGA2())
     parser.add_argument("--strategies", nargs="+", default=list(known), choices=list(known))
+    parser.add_argument(
+        "--rounds-only",
+        action="store_true",
+        help="only time BANANAS rounds on a random-search history of --history trials",
+    )
     args = parser.parse_args(argv)
+    if args.rounds_only:
+        for space_name, (space, fn, objectives) in benchmarks().items():
+            times = round_times(space, fn, objectives[:1], args.history)
+            print(
+                f"| {space_name} | BANANAS round | median {np.median(times):.0f} ms | "
+                f"max {max(times):.0f} ms |"
+            )
+        return 0
     factories = {name: known[name] for name in args.strategies}
     lines = [
         "| space | strategy | median ms | p90 ms | max ms | cold first ask ms | round ms |",

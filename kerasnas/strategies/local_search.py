@@ -120,7 +120,8 @@ class _Climb(HistoryCache):
         self.seen: set[str] = set()
         self.scores: dict[str, float] = {}
         self.records: dict[str, TrialRecord] = {}
-        self.neighbourhoods: dict[str, list] = {}
+        # Neighbourhoods depend on the space only: kept when a history is replayed.
+        self.neighbourhoods: dict[str, list] = getattr(self, "neighbourhoods", {})
         self.phase = "start"
         self.pool_size = self.strategy.initial_samples
         self.pool: list[tuple[float, TrialRecord]] = []
