@@ -31,8 +31,8 @@ def _add_search(sub) -> None:
     )
     p.add_argument(
         "--strategy",
-        default="random",
-        help="strategy: " + ", ".join(STRATEGY_NAMES) + " (default: random)",
+        default="local_search",
+        help="strategy: " + ", ".join(STRATEGY_NAMES) + " (default: local_search)",
     )
     p.add_argument(
         "--objective",

@@ -179,8 +179,27 @@ def test_regression_model_trains_on_standardised_targets_and_answers_in_user_uni
     assert reopened.builder.target_scaling is not None
 
 
+# Training a supernet takes minutes even at this size: one one-shot strategy runs end
+# to end here; the other two are checked to accept the default space's one-shot version.
+TRAINED = [s for s in kerasnas.strategies.STRATEGY_NAMES if s not in ("darts", "enas")]
+
+
+@pytest.mark.parametrize("strategy", ["darts", "enas", "spos"])
+@pytest.mark.parametrize("shape", [(16, 2), (12,), (8, 8, 3)])
+def test_one_shot_strategies_accept_the_default_space(strategy, shape):
+    from kerasnas.oneshot.compat import one_shot_space
+
+    one_shot = kerasnas.strategies.get(strategy)
+    space = kerasnas.spaces.get("chain", input_shape=shape)
+    with pytest.raises(ValueError):
+        one_shot.check_space(space, shape)  # the default space itself does not fit a supernet
+    converted, note = one_shot_space(space, shape, one_shot.max_candidates)
+    one_shot.check_space(converted, shape)
+    assert note
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("strategy", kerasnas.strategies.STRATEGY_NAMES)
+@pytest.mark.parametrize("strategy", TRAINED)
 def test_every_strategy_runs_on_the_default_space(strategy, tmp_path):
     x, y = make_data("sequence", n=64)
     # One-shot: one supernet epoch and few paths scored, so the test checks that the
