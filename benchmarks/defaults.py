@@ -333,7 +333,7 @@ def summarize(out: pathlib.Path) -> str:
                 mean, low, high = _t_interval(diffs)
                 ci = f"[{low:+.2f}, {high:+.2f}]" if low is not None else ""
                 designs = [r["best_architecture"] for r in group]
-                common = max(set(designs), key=designs.count)
+                common = max(set(designs), key=designs.count).replace(" | ", ", head ")
                 unit = "MAE" if regression else "%"
                 lines.append(
                     f"| {name} | {trials} | {len(group)} | "

@@ -179,38 +179,53 @@ def test_regression_model_trains_on_standardised_targets_and_answers_in_user_uni
     assert reopened.builder.target_scaling is not None
 
 
-# Training a supernet takes minutes even at this size: one one-shot strategy runs end
-# to end here; the other two are checked to accept the default space's one-shot version.
-TRAINED = [s for s in kerasnas.strategies.STRATEGY_NAMES if s not in ("darts", "enas")]
+@pytest.mark.parametrize("shape", [(40, 1), (16, 16, 1), (20,)])
+def test_default_chain_space_has_a_one_shot_version(shape):
+    from kerasnas.oneshot import check_supported
+    from kerasnas.oneshot.compat import one_shot_space
+
+    space = kerasnas.spaces.get("chain", input_shape=shape)
+    with pytest.raises(ValueError):
+        check_supported(space, shape)
+    adapted, note = one_shot_space(space, shape)
+    check_supported(adapted, shape)  # a supernet can be built
+    assert adapted.name == "chain_oneshot" and "restricted to operations" in note
+    assert one_shot_space(adapted, shape) == (adapted, None)
+
+
+#: The cheapest settings of each strategy: what is tested is that it runs on the default space.
+_CHEAP = {
+    "rl": {"batch_size": 2},
+    "darts": {"epochs": 1},
+    "enas": {"epochs": 1, "controller_steps": 1, "controller_batch": 2, "derive_samples": 2},
+    "spos": {"epochs": 1, "candidates": 2, "population_size": 2},
+}
+
+
+# Training a supernet takes minutes even at this size: SPOS runs end to end here;
+# DARTS and ENAS are checked to accept the default space's one-shot version above.
+TRAINED = [s for s in kerasnas.strategies.STRATEGY_NAMES if s not in ("pareto", "darts", "enas")]
 
 
 @pytest.mark.parametrize("strategy", ["darts", "enas", "spos"])
-@pytest.mark.parametrize("shape", [(16, 2), (12,), (8, 8, 3)])
-def test_one_shot_strategies_accept_the_default_space(strategy, shape):
+def test_one_shot_strategies_accept_the_default_space(strategy):
     from kerasnas.oneshot.compat import one_shot_space
 
     one_shot = kerasnas.strategies.get(strategy)
-    space = kerasnas.spaces.get("chain", input_shape=shape)
-    with pytest.raises(ValueError):
-        one_shot.check_space(space, shape)  # the default space itself does not fit a supernet
-    converted, note = one_shot_space(space, shape, one_shot.max_candidates)
-    one_shot.check_space(converted, shape)
+    space = kerasnas.spaces.get("chain", input_shape=(16, 2))
+    converted, note = one_shot_space(space, (16, 2), one_shot.max_candidates)
+    one_shot.check_space(converted, (16, 2))
     assert note
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("strategy", TRAINED)
-def test_every_strategy_runs_on_the_default_space(strategy, tmp_path):
-    x, y = make_data("sequence", n=64)
-    # One-shot: one supernet epoch and few paths scored, so the test checks that the
-    # default space is searched, not how well (tests/test_oneshot.py does that).
-    options = {
-        "darts": {"epochs": 1},
-        "enas": {"epochs": 1, "controller_steps": 2, "derive_samples": 4},
-        "spos": {"epochs": 1, "candidates": 4, "population_size": 2},
-    }
+def test_every_strategy_runs_on_the_default_space(strategy, tmp_path, capsys):
+    x, y = make_data("vector", n=48)
     result = kerasnas.search(
-        x, y, strategy=strategy, max_trials=2, epochs=1, directory=tmp_path, verbose=0,
-        strategy_options=options.get(strategy),
+        x, y, strategy=strategy, max_trials=1, epochs=1, directory=tmp_path, verbose=1,
+        strategy_options=_CHEAP.get(strategy), progress_bar=False,
     )
     assert result.best_trial is not None and result.best_trial.ok
+    if strategy in ("darts", "enas", "spos"):
+        assert "searching 'chain_oneshot'" in capsys.readouterr().out

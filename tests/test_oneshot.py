@@ -413,9 +413,12 @@ def test_front_door_errors(tmp_path):
     with pytest.raises(ValueError, match="mitigation"):
         kerasnas.strategies.get("darts", mitigation="magic")
     x, y = make_data("sequence", n=64)
+    # A space given by name becomes its one-shot version (issue 17); a space
+    # object is searched as given, so an unsupported one is still refused.
+    chain = kerasnas.spaces.get("chain", input_shape=x.shape[1:])
     with pytest.raises(ValueError, match="spatial size"):
         kerasnas.search(
-            x, y, space="chain", strategy="darts", directory=tmp_path / "chain", verbose=0
+            x, y, space=chain, strategy="darts", directory=tmp_path / "chain", verbose=0
         )
     assert not (tmp_path / "chain" / "journal.jsonl").exists()
     builder = ModelBuilder(edge_space(), SEQ, TASK)

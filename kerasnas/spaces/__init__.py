@@ -65,6 +65,8 @@ def _default_chain(input_shape):
             kernel_sizes=(3, 5),
             name="chain",
         )
+    if input_shape is None:  # no data (a callable evaluator): the plain ChainSpace
+        return ChainSpace(max_layers=4, name="chain")
     return ChainSpace(
         max_layers=5,
         operations=SPATIAL_OPERATIONS,
