@@ -346,13 +346,14 @@ def worker_main(conn, payload: bytes, parent_pid: int) -> None:
     try:
         spec = pickle.loads(payload)
         evaluator, callbacks = evaluator_from_spec(spec)
-        if getattr(evaluator, "produces_models", False):
-            from kerasnas._native_logs import import_tensorflow_quietly
+        from kerasnas._native_logs import import_tensorflow_quietly
 
-            # Ready means warm: TensorFlow is imported (its start-up notes hidden;
-            # the search process shows its own) before the worker says so, so
-            # the first trial's time is training, not the import.
-            import_tensorflow_quietly()
+        # Ready means warm: TensorFlow is imported (its start-up notes hidden; the
+        # search process shows its own) before the worker says so, so the first
+        # trial's time is its own work (also for evaluators that use TensorFlow
+        # without building models, as before imports were lazy).
+        import_tensorflow_quietly()
+        if getattr(evaluator, "produces_models", False):
             # What exists now lives as long as the worker: collect between trials
             # only what the trials made.
             freeze_long_lived_objects()
