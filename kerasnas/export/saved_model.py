@@ -354,7 +354,7 @@ def export_saved_model(
     if tolerance is None:
         # XLA fuses and reorders arithmetic: float32 3e-5 apart on this CPU, and
         # float16 (mixed precision) carries only about three decimal digits.
-        tolerance = (1e-3 if mixed_precision else XLA_TOLERANCE) if jit_compile else 1e-5
+        tolerance = FLOAT16_TOLERANCE if mixed_precision else XLA_TOLERANCE if jit_compile else 1e-5
     base = pathlib.Path(base_path)
     remove_stale_staging(base)
     if version is None:

@@ -267,8 +267,8 @@ class RayExecutor(PooledExecutor):
         self._boot_deaths = 0
         #: Actors started so far (for tests and benchmarks).
         self.actors_started = 0
-        #: Trial numbers whose actor died during the trial (the search
-        #: loop runs each once more).
+        #: Trial numbers whose actor died during their first attempt (the
+        #: search loop runs each once more).
         self.retried: list[int] = []
 
     # ------------------------------------------------------------ lifecycle
@@ -454,7 +454,8 @@ class RayExecutor(PooledExecutor):
                 )
             return None
         # The search loop runs a trial whose worker was lost once more.
-        self.retried.append(slot.job.number)
+        if slot.job.attempt < 2:
+            self.retried.append(slot.job.number)
         outcome = self._fail(slot, reason)
         outcome.info[LOST_WORKER] = True
         return outcome

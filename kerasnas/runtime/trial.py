@@ -124,6 +124,9 @@ class TrialOutcome:
 
     def to_record(self, architecture, key: str, seed: int, started: float, attempt: int):
         """The `TrialRecord` of this outcome (executor-only flags left out)."""
+        error = self.error
+        if self.info.get(LOST_WORKER) and attempt >= 2:
+            error = f"{error}; it had died once already on this trial"
         return TrialRecord(
             number=self.number,
             architecture=architecture,
@@ -133,7 +136,7 @@ class TrialOutcome:
             seed=seed,
             started_at=started,
             duration_s=self.duration_s,
-            error=self.error,
+            error=error,
             attempt=attempt,
             info={k: v for k, v in self.info.items() if k != LOST_WORKER},
         )

@@ -64,8 +64,8 @@ class ChainSpace(SearchSpace):
             (`"global_avg"`, `"global_max"`, `"flatten"`).
         name: the space's name.
 
-    After a `flatten` layer only `dense` and `identity` layers may follow
-    (architectures with spatial operations after it are not in the space).
+    After a `flatten` layer only `dense` and `identity` layers act: a spatial
+    operation there is built as `identity`.
 
     Raises:
         ValueError: for empty choices, unknown operations or bad depths.
@@ -152,10 +152,18 @@ class ChainSpace(SearchSpace):
     def layer_specs(self, architecture: Mapping[str, Any]) -> list[dict]:
         """Returns one dict per layer (`op`, `width`, ...) of a valid architecture."""
         arch = self.validate(architecture)
-        layers = []
+        layers, flat = [], False
         for i in range(arch["num_layers"]):
             prefix = f"layer_{i}."
-            layers.append({k[len(prefix) :]: v for k, v in arch.items() if k.startswith(prefix)})
+            spec = {k[len(prefix) :]: v for k, v in arch.items() if k.startswith(prefix)}
+            # After `flatten` the features are one vector: a spatial operation would
+            # read it as thousands of one-channel positions (slow and meaningless), so
+            # it is built as `identity`. Every encoding stays valid, which the flat
+            # choice masks (and the RL controller) rely on.
+            if flat and spec.get("op") not in _AFTER_FLATTEN:
+                spec = {"op": "identity"}
+            flat = flat or spec.get("op") == "flatten"
+            layers.append(spec)
         return layers
 
     def build_body(self, architecture: Architecture, inputs):
@@ -163,20 +171,6 @@ class ChainSpace(SearchSpace):
         for i, spec in enumerate(self.layer_specs(architecture)):
             x = build_layer(x, spec, f"layer_{i}")
         return op_lib.pool_for_head(x, architecture.get("head.pooling", "global_avg"))
-
-    def _check_extra(self, architecture: Architecture) -> None:
-        # After `flatten` the features are one vector: a spatial operation
-        # would read it as a sequence of thousands of one-channel positions
-        # (slow and meaningless), and a second flatten changes nothing.
-        flat = False
-        for i in range(int(architecture.get("num_layers", 0))):
-            op = architecture.get(f"layer_{i}.op")
-            if flat and op not in _AFTER_FLATTEN:
-                raise InvalidArchitectureError(
-                    f"After a 'flatten' layer only {list(_AFTER_FLATTEN)} may follow. "
-                    f"Received: layer_{i}.op={op!r}"
-                )
-            flat = flat or op == "flatten"
 
     def reference_architectures(self, input_shape: Sequence[int] | None = None) -> list:
         """A few designs known to work, expressed in this space, to try first.
