@@ -214,6 +214,7 @@ def test_export_a_pareto_member_that_is_not_the_best(tmp_path):
         max_trials=5,
         epochs=1,
         keep_best_models=1,
+        warm_start=False,  # a front of several members needs varied designs, not the references
         directory=tmp_path / "search",
         verbose=0,
     )
