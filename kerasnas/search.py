@@ -194,7 +194,7 @@ class Search:
                        f"{len(finished)} trials finished, {len(retries)} to retry.")  # fmt: skip
         else:
             self.storage.append({"event": SEARCH_STARTED, "settings": self.settings})
-        _ = [self.strategy.claim(self.space.canonical_key(retry[1])) for retry in retries]
+        self.strategy.claim(*(self.space.canonical_key(retry[1]) for retry in retries))
         return retries
 
     def _loop(self, retries: list[tuple]) -> None:

@@ -97,9 +97,10 @@ class Deduplicated(StrategyWrapper):
         self.seed = int(seed)
         self.running: dict[str, int] = {}
 
-    def claim(self, key: str) -> None:
-        """Marks `key` as running."""
-        self.running[key] = self.running.get(key, 0) + 1
+    def claim(self, *keys: str) -> None:
+        """Marks `keys` as running."""
+        for key in keys:
+            self.running[key] = self.running.get(key, 0) + 1
 
     def ask(self, history, rng):
         architecture = self.space.validate(super().ask(history, rng))
