@@ -124,9 +124,9 @@ class Search:
         self.pruner = get_pruner(pruner, max_epochs=getattr(evaluator, "epochs", None),
                                  evaluator=evaluator)  # fmt: skip
         self.proxy = None if proxy is None else proxies.get(proxy, builder=builder, data=data)
+        if self.proxy is not None:  # ranked inside, so only the chosen proposal is claimed
+            strategy = ProxyRanked(strategy, self.proxy, proxy_candidates, self.seed)
         self.strategy = Deduplicated(strategy, seed=self.seed)
-        if self.proxy is not None:
-            self.strategy = ProxyRanked(self.strategy, self.proxy, proxy_candidates, self.seed)
         self.storage = as_storage(directory)
         self.directory = getattr(self.storage, "directory", None)
         self.search_callbacks = default_callbacks(

@@ -264,3 +264,23 @@ def test_one_hot_labels(tmp_path):
     x, y = make_data("vector", n=64)
     result = kerasnas.search(x, np.eye(3)[y], max_trials=1, epochs=1, directory=tmp_path, verbose=0)
     assert result.completed[0].metrics["val_accuracy"] >= 0
+
+
+def test_proxy_ranking_claims_only_the_proposal_it_returns():
+    """Candidates a proxy ranked lower stay free for later trials to propose."""
+    from kerasnas.strategies import RandomSearch
+    from kerasnas.strategies.wrappers import Deduplicated, ProxyRanked
+
+    class CountLayers:
+        name = "count_layers"
+
+        def score(self, architecture, seed=0):
+            return float(architecture["num_layers"])
+
+    space = ChainSpace(max_layers=3)
+    strategy = Deduplicated(ProxyRanked(RandomSearch(), CountLayers(), candidates=5))
+    strategy.setup(space, [kerasnas.Objective("score", "max")])
+    strategy.for_trial(0)
+    chosen = strategy.ask([], np.random.default_rng(0))
+    assert list(strategy.running) == [space.canonical_key(chosen)]
+    assert strategy.last_info["zero_cost"]["candidates"] > 1
