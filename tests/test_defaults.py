@@ -10,6 +10,7 @@ from kerasnas.data import from_arrays
 from kerasnas.evaluation import FitEvaluator, TrialContext
 from kerasnas.evaluation.recipe import cosine_learning_rate
 from kerasnas.evaluation.recipe_callbacks import BestEpoch
+from kerasnas.runtime import wire
 from kerasnas.runtime.worker import evaluator_from_spec, evaluator_spec
 from kerasnas.spaces import ChainSpace
 from kerasnas.strategies import RandomSearch, WarmStart
@@ -63,9 +64,38 @@ def test_fit_evaluator_settings_travel_to_worker_processes(tmp_path):
     )
     from kerasnas.runtime.directory import SearchDirectory
 
-    rebuilt, _ = evaluator_from_spec(evaluator_spec(evaluator, SearchDirectory(tmp_path)))
+    payload = wire.encode_spec(evaluator_spec(evaluator, SearchDirectory(tmp_path)))
+    assert payload.startswith(b"json\n")  # plain data on the worker pipe, no pickle
+    rebuilt, _ = evaluator_from_spec(wire.decode_spec(payload))
     assert rebuilt.get_config() == evaluator.get_config()
     assert rebuilt.objective.direction == "min"
+
+
+class HalfEpochs(FitEvaluator):
+    """A subclass at module level: workers rebuild it from its config, as itself."""
+
+    def fit(self, model, architecture, epochs, **kwargs):
+        return super().fit(model, architecture, max(1, epochs // 2), **kwargs)
+
+
+def test_worker_processes_rebuild_evaluator_subclasses_as_themselves(tmp_path):
+    x, y = make_data("vector", n=64)
+    data = from_arrays(x, y)
+    builder = ModelBuilder(ChainSpace(max_layers=1), data.input_shape, data.task)
+    from kerasnas.runtime.directory import SearchDirectory
+
+    spec = evaluator_spec(HalfEpochs(builder, data, epochs=4), SearchDirectory(tmp_path))
+    rebuilt, _ = evaluator_from_spec(wire.decode_spec(wire.encode_spec(spec)))
+    assert type(rebuilt) is HalfEpochs and rebuilt.epochs == 4
+
+
+def test_worker_messages_are_json_and_keep_nan():
+    import multiprocessing.connection
+
+    here, there = multiprocessing.connection.Pipe()
+    wire.send(here, {"type": "outcome", "metrics": {"loss": float("nan"), "acc": np.float32(0.5)}})
+    message = wire.recv(there)
+    assert np.isnan(message["metrics"]["loss"]) and message["metrics"]["acc"] == 0.5
 
 
 @pytest.mark.parametrize("bad", [{"patience": -1}, {"lr_schedule": "step"}, {"objective": 3}])

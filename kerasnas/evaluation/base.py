@@ -77,6 +77,17 @@ class Evaluator:
         """Parameters that define the evaluator (stored with the search)."""
         return {"class": type(self).__name__}
 
+    def worker_config(self) -> dict | None:
+        """Settings a worker process rebuilds this evaluator from, or None to send the object.
+
+        An evaluator that returns a dict also has `builder` and `data`
+        attributes; a worker rebuilds it as
+        `type(self).from_config(config, builder, data)`, with the data sent
+        as files (never pickled). The default, None, sends the evaluator
+        itself (pickled), so it must be importable by the worker.
+        """
+        return None
+
     def reported_metrics(self) -> set[str] | None:
         """The metric names every completed trial reports, or None if unknown.
 

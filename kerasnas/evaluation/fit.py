@@ -350,6 +350,36 @@ class FitEvaluator(Evaluator):
         accepted = set(inspect.signature(cls.__init__).parameters) - {"self", "builder", "data"}
         return cls(builder, data, **{k: v for k, v in options.items() if k in accepted})
 
+    def worker_config(self) -> dict | None:
+        """`get_config()` plus what a worker needs that is not JSON, or None with callbacks.
+
+        The user's loss, metrics and class weights travel as the objects
+        themselves (pickled by reference when they are not names). A
+        subclass whose state `get_config` does not describe should return
+        None, so that it is sent whole.
+
+        Example:
+
+        ```python
+        import numpy as np
+        import kerasnas
+        from kerasnas.builder import ModelBuilder
+        from kerasnas.data import from_arrays
+        data = from_arrays(np.random.rand(64, 8), np.arange(64) % 2)
+        space = kerasnas.spaces.ChainSpace(max_layers=1, operations=("dense",))
+        evaluator = kerasnas.FitEvaluator(ModelBuilder(space, data.input_shape, data.task), data)
+        evaluator.worker_config()["epochs"]  # 15
+        ```
+        """
+        if self.callbacks:
+            return None
+        config = {k: v for k, v in self.get_config().items() if k != "class"}
+        for option in ("loss", "metrics", "class_weight"):
+            if getattr(self, option) is not None:
+                config[option] = getattr(self, option)
+        config["distribution_strategy"] = self.distribution_spec
+        return {**config, "verbose": self.verbose}
+
     def reported_metrics(self) -> set[str] | None:
         """Loss and compiled metrics, with `val_` twins, plus the costs every trial records.
 

@@ -31,12 +31,12 @@ from __future__ import annotations
 import json
 import multiprocessing.connection
 import os
-import pickle
 import socket
 import subprocess
 import sys
 import time
 
+from kerasnas.runtime import wire
 from kerasnas.runtime.executor_base import Executor, ExecutorError, PooledExecutor
 from kerasnas.runtime.trial import (
     LOST_WORKER,
@@ -134,6 +134,7 @@ class ProcessExecutor(PooledExecutor):
     `FitEvaluator` on arrays (or `data="tfds:NAME"`) is sent as plain data;
     another evaluator (e.g. a callable) is sent pickled, so it must be
     importable from a module (not a lambda, not defined in `__main__`).
+    Jobs and outcomes travel as JSON (`kerasnas.runtime.wire`).
     Workers use POSIX file-descriptor passing (Linux, macOS).
 
     Example:
@@ -204,7 +205,7 @@ class ProcessExecutor(PooledExecutor):
 
         super().start(evaluator, directory, callbacks)
         spec = evaluator_spec(evaluator, directory, callbacks)
-        self._payload = pickle.dumps(spec)
+        self._payload = wire.encode_spec(spec)
 
     def _launch(self, slot: _Slot) -> None:
         # A fresh interpreter (like multiprocessing's "spawn": TensorFlow is not
@@ -245,7 +246,7 @@ class ProcessExecutor(PooledExecutor):
             return
         if not kill:
             try:
-                conn.send({"type": "stop"})
+                wire.send(conn, {"type": "stop"})
             except (BrokenPipeError, OSError):
                 pass
             try:
@@ -274,7 +275,7 @@ class ProcessExecutor(PooledExecutor):
         return self._payload is not None
 
     def _send(self, slot: _Slot, job: TrialJob) -> None:
-        slot.conn.send({"type": "job", "job": job.to_json()})
+        wire.send(slot.conn, {"type": "job", "job": job.to_json()})
 
     def _fail(self, slot: _Slot, error: str) -> TrialOutcome:
         job = slot.job
@@ -317,8 +318,8 @@ class ProcessExecutor(PooledExecutor):
             for conn in ready:
                 slot = live[conn]
                 try:
-                    message = conn.recv()
-                except (EOFError, OSError):
+                    message = wire.recv(conn)
+                except (EOFError, OSError, ValueError):  # gone, or cut off mid-message
                     message = None
                 outcome = self._handle(slot, message)
                 if outcome is not None:

@@ -2,19 +2,19 @@
 
 A worker is stateless between trials: it rebuilds the evaluator once from a
 spec, then turns `TrialJob` dicts into `TrialOutcome` dicts until told to
-stop. For the usual `FitEvaluator` on array data the spec is plain JSON:
-the space's and builder's configs, the training settings, and the paths of
-the data saved once in the search directory as `.npy` files (never
-pickle). Any other evaluator (a user's callable, a custom class) is sent
-as a transient pickled message, so it must be importable by the worker
-(defined at module level in an importable module, not in `__main__`).
+stop. An evaluator with a `worker_config()` (the usual `FitEvaluator` on
+array data) is sent as plain JSON: the space's and builder's configs, the
+training settings, and the paths of the data saved once in the search
+directory as `.npy` files (never pickle). Any other evaluator (a user's
+callable, a custom class) is sent as a transient pickled message, so it
+must be importable by the worker (defined at module level in an importable
+module, not in `__main__`). What travels and how: `kerasnas.runtime.wire`.
 """
 
 from __future__ import annotations
 
 import os
 import pathlib
-import pickle
 import threading
 import time
 import traceback
@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from kerasnas.runtime import wire
 from kerasnas.runtime.directory import SearchDirectory
 from kerasnas.runtime.journal import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE
 
@@ -70,80 +71,37 @@ def evaluator_spec(
         ValueError: if the evaluator cannot be sent to another process,
             with what to do instead.
     """
-    from kerasnas.data import shape_to_json
-    from kerasnas.evaluation.fit import FitEvaluator
     from kerasnas.spaces import space_from_config
 
+    config = evaluator.worker_config() if hasattr(evaluator, "worker_config") else None
     spec: dict[str, Any]
-    if type(evaluator) is FitEvaluator and not evaluator.callbacks:
-        data = evaluator.data
+    if config is None or _not_importable(type(evaluator)):
+        spec = {"kind": "object", "evaluator": evaluator}
+    else:
         builder = evaluator.builder
         space_config = builder.space.get_config()
         try:
             same = space_from_config(space_config).fingerprint() == builder.space.fingerprint()
         except Exception:  # noqa: BLE001 - a custom space that cannot be rebuilt
             same = False
-        data_spec: dict[str, Any] = {
-            "name": data.name,
-            "input_shape": shape_to_json(data.input_shape),
-            "task": data.task.to_json(),
-            "normalization": _normalization_json(data.normalization),
-        }
-        if not data.is_dataset and inline_data:
-            data_spec["arrays"] = {split: list(getattr(data, split)) for split in _SPLITS}
-            if data.sample_weight is not None:
-                data_spec["arrays"]["sample_weight"] = np.asarray(data.sample_weight)
-        elif not data.is_dataset:
-            folder = directory.path / DATA_DIR
-            folder.mkdir(parents=True, exist_ok=True)
-            for split in _SPLITS:
-                x, y = getattr(data, split)
-                data_spec.setdefault("inputs", _save_inputs(folder, split, x))
-                save_array(folder / f"{split}_y.npy", y)
-            if data.sample_weight is not None:
-                save_array(folder / "train_sample_weight.npy", data.sample_weight)
-                data_spec["sample_weight"] = True
-            data_spec["directory"] = str(folder)
-        elif not data.name.startswith("tfds:"):
-            raise ValueError(
-                f"executor={executor_name!r} sends data to workers as arrays (or by TFDS "
-                "name); a custom tf.data.Dataset cannot be sent. Pass numpy arrays, "
-                "data='tfds:NAME', or use executor='local'. Received: a tf.data.Dataset"
-            )
-        fit = {k: v for k, v in evaluator.get_config().items() if k != "class"}
-        # The user's loss, metrics and class weights travel as objects (pickled
-        # by reference), not as their JSON descriptions.
-        for option in ("loss", "metrics", "class_weight"):
-            if getattr(evaluator, option, None) is not None:
-                fit[option] = getattr(evaluator, option)
-        if evaluator.distribution_spec is not None:
-            fit["distribution_strategy"] = evaluator.distribution_spec
-        elif evaluator.distribution_strategy is not None:
-            raise ValueError(
-                f"executor={executor_name!r} trains candidates in other processes, where "
-                "this distribution strategy cannot be sent; pass a strategy name or spec "
-                "(see kerasnas.distribute) or use executor='local'. "
-                f"Received: distribution_strategy={evaluator.distribution_strategy!r}"
-            )
+        _check_distribution(evaluator, config, executor_name)
         spec = {
             "kind": "fit",
+            "class": f"{type(evaluator).__module__}:{type(evaluator).__qualname__}",
             "space": space_config if same else None,
             "builder": builder.get_config(),
-            "data": data_spec,
-            # The evaluator's own settings (get_config), so new options travel too.
-            "fit": {**fit, "verbose": evaluator.verbose},
+            "data": _data_spec(evaluator.data, directory, inline_data, executor_name),
+            "fit": config,
         }
         if not same:
             spec["space_object"] = builder.space
-    else:
-        spec = {"kind": "object", "evaluator": evaluator}
     spec["callbacks"] = list(callbacks)
     spec["operations"] = _custom_operations()
     if not check_pickle:
         return spec
     _check_importable(spec, evaluator, executor_name)
     try:
-        pickle.dumps(spec)
+        wire.encode_spec(spec)
     except Exception as e:  # noqa: BLE001 - lambdas, local functions, open handles
         raise ValueError(
             f"executor={executor_name!r} must send the evaluator (and callbacks) to worker "
@@ -154,6 +112,54 @@ def evaluator_spec(
     return spec
 
 
+def _data_spec(data, directory: SearchDirectory, inline_data: bool, executor_name: str) -> dict:
+    """How a worker gets the search data: arrays in the spec, `.npy` paths, or a TFDS name."""
+    from kerasnas.data import shape_to_json
+
+    data_spec: dict[str, Any] = {
+        "name": data.name,
+        "input_shape": shape_to_json(data.input_shape),
+        "task": data.task.to_json(),
+        "normalization": _normalization_json(data.normalization),
+    }
+    if not data.is_dataset and inline_data:
+        data_spec["arrays"] = {split: list(getattr(data, split)) for split in _SPLITS}
+        if data.sample_weight is not None:
+            data_spec["arrays"]["sample_weight"] = np.asarray(data.sample_weight)
+    elif not data.is_dataset:
+        folder = directory.path / DATA_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        for split in _SPLITS:
+            x, y = getattr(data, split)
+            data_spec.setdefault("inputs", _save_inputs(folder, split, x))
+            save_array(folder / f"{split}_y.npy", y)
+        if data.sample_weight is not None:
+            save_array(folder / "train_sample_weight.npy", data.sample_weight)
+            data_spec["sample_weight"] = True
+        data_spec["directory"] = str(folder)
+    elif not data.name.startswith("tfds:"):
+        raise ValueError(
+            f"executor={executor_name!r} sends data to workers as arrays (or by TFDS "
+            "name); a custom tf.data.Dataset cannot be sent. Pass numpy arrays, "
+            "data='tfds:NAME', or use executor='local'. Received: a tf.data.Dataset"
+        )
+    return data_spec
+
+
+def _check_distribution(evaluator, config: dict, executor_name: str) -> None:
+    """A distribution strategy object cannot cross to a worker; a name or spec can."""
+    if config.get("distribution_strategy") is not None:
+        return
+    strategy = getattr(evaluator, "distribution_strategy", None)
+    if strategy is not None:
+        raise ValueError(
+            f"executor={executor_name!r} trains candidates in other processes, where "
+            "this distribution strategy cannot be sent; pass a strategy name or spec "
+            "(see kerasnas.distribute) or use executor='local'. "
+            f"Received: distribution_strategy={strategy!r}"
+        )
+
+
 def evaluator_from_spec(spec: dict):
     """Rebuilds `(evaluator, callbacks)` from `evaluator_spec(...)` output."""
     _register_operations(spec.get("operations") or {})
@@ -162,7 +168,6 @@ def evaluator_from_spec(spec: dict):
     from kerasnas.builder.builder import ModelBuilder
     from kerasnas.builder.task import Task
     from kerasnas.data import SearchData, load_tfds
-    from kerasnas.evaluation.fit import FitEvaluator
     from kerasnas.spaces import space_from_config
 
     space = spec.get("space_object") or space_from_config(spec["space"])
@@ -211,7 +216,19 @@ def evaluator_from_spec(spec: dict):
         normalization=_normalization_from_json(builder_norm) if builder_norm else None,
         target_scaling=builder_config.get("target_scaling"),
     )
-    return FitEvaluator.from_config(spec["fit"], builder, data), list(spec.get("callbacks", []))
+    evaluator_class = _import_class(spec.get("class", "kerasnas.evaluation.fit:FitEvaluator"))
+    return evaluator_class.from_config(spec["fit"], builder, data), list(spec.get("callbacks", []))
+
+
+def _import_class(path: str):
+    """The class at `module:qualname`."""
+    import importlib
+
+    module, _, qualname = path.partition(":")
+    value = importlib.import_module(module)
+    for part in qualname.split("."):
+        value = getattr(value, part)
+    return value
 
 
 def _save_inputs(folder, split: str, x):
@@ -344,7 +361,7 @@ def worker_main(conn, payload: bytes, parent_pid: int) -> None:
 
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
     try:
-        spec = pickle.loads(payload)
+        spec = wire.decode_spec(payload)
         evaluator, callbacks = evaluator_from_spec(spec)
         from kerasnas._native_logs import import_tensorflow_quietly
 
@@ -358,24 +375,25 @@ def worker_main(conn, payload: bytes, parent_pid: int) -> None:
             # only what the trials made.
             freeze_long_lived_objects()
     except Exception as e:  # noqa: BLE001 - report any setup error to the search
-        conn.send(
+        wire.send(
+            conn,
             {
                 "type": "error",
                 "error": f"{type(e).__name__}: {e}",
                 "traceback": traceback.format_exc(limit=8)[-4000:],
-            }
+            },
         )
         return
-    conn.send({"type": "ready", "pid": os.getpid()})
+    wire.send(conn, {"type": "ready", "pid": os.getpid()})
     while True:
         try:
-            message = conn.recv()
-        except (EOFError, OSError):
+            message = wire.recv(conn)
+        except (EOFError, OSError, ValueError):
             return
         if not isinstance(message, dict) or message.get("type") != "job":
             return
         outcome = run_trial_job(evaluator, TrialJob.from_json(message["job"]), callbacks)
         try:
-            conn.send({"type": "outcome", "outcome": outcome.to_json(), "rss_mb": _rss_mb()})
+            wire.send(conn, {"type": "outcome", "outcome": outcome.to_json(), "rss_mb": _rss_mb()})
         except (BrokenPipeError, OSError):
             return
