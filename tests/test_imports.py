@@ -76,11 +76,16 @@ def test_an_unknown_name_is_an_attribute_error():
         kerasnas.runtime.nothing_here  # noqa: B018
 
 
-def test_keras_callbacks_defined_on_first_use_are_real_callbacks():
+def test_trial_callbacks_are_keras_callbacks_and_their_users_load_no_keras():
+    loaded = run_python(
+        "import json, sys\n"
+        "import kerasnas.runtime.pruning, kerasnas.runtime.trial\n"
+        "print(json.dumps(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules)))\n"
+    )
+    assert loaded == []
     import keras
 
-    from kerasnas.runtime import pruning, trial
+    from kerasnas.runtime.trial_callbacks import PruningCallback, TimeLimit
 
-    assert issubclass(trial.TimeLimit, keras.callbacks.Callback)
-    assert issubclass(pruning.PruningCallback, keras.callbacks.Callback)
-    assert trial.TimeLimit.__name__ == "TimeLimit"
+    assert issubclass(TimeLimit, keras.callbacks.Callback)
+    assert issubclass(PruningCallback, keras.callbacks.Callback)

@@ -284,3 +284,19 @@ def test_proxy_ranking_claims_only_the_proposal_it_returns():
     chosen = strategy.ask([], np.random.default_rng(0))
     assert list(strategy.running) == [space.canonical_key(chosen)]
     assert strategy.last_info["zero_cost"]["candidates"] > 1
+
+
+def test_strategies_inside_the_loop_see_which_architectures_are_running():
+    """A batch-proposing strategy (RL) avoids what runs via `running_keys`, not a copy of its own."""
+    from kerasnas.strategies import RandomSearch, WarmStart
+    from kerasnas.strategies.wrappers import Deduplicated
+
+    space = ChainSpace(max_layers=3)
+    inner = RandomSearch()
+    strategy = Deduplicated(WarmStart(inner, [space.sample(1)]))
+    strategy.setup(space, [kerasnas.Objective("score", "max")])
+    keys = [space.canonical_key(strategy.ask([], np.random.default_rng(i))) for i in range(2)]
+    assert set(inner.running_keys) == set(keys) and len(set(keys)) == 2
+    strategy.tell(kerasnas.trial.TrialRecord(number=0, architecture=space.sample(1),
+                                             status="completed", key=keys[0], metrics={}))  # fmt: skip
+    assert set(inner.running_keys) == {keys[1]}

@@ -73,6 +73,28 @@ class Executor:
         return {"name": self.name}
 
 
+class WorkerSlot:
+    """One worker of a pool (a process or a Ray actor) and what it is doing.
+
+    Attributes:
+        index: the slot's place in the pool.
+        state: `"empty"`, `"booting"`, `"idle"` or `"busy"`.
+        job: the `TrialJob` it runs (when busy).
+        job_started, boot_started: `time.time()` of the job's and the worker's start.
+        trials_done: trials the current worker finished (to recycle it).
+
+    Executors subclass it with their own handles (a process and its pipe, an actor).
+    """
+
+    def __init__(self, index: int):
+        self.index = index
+        self.state = "empty"
+        self.job: TrialJob | None = None
+        self.job_started = 0.0
+        self.boot_started = 0.0
+        self.trials_done = 0
+
+
 class PooledExecutor(Executor):
     """Base of the executors that hand queued jobs to a pool of worker slots.
 

@@ -37,7 +37,7 @@ import sys
 import time
 
 from kerasnas.runtime import wire
-from kerasnas.runtime.executor_base import Executor, ExecutorError, PooledExecutor
+from kerasnas.runtime.executor_base import Executor, ExecutorError, PooledExecutor, WorkerSlot
 from kerasnas.runtime.trial import (
     LOST_WORKER,
     TrialJob,
@@ -104,18 +104,13 @@ class LocalExecutor(Executor):
         return [run_trial_job(self.evaluator, job, self.callbacks)]
 
 
-class _Slot:
-    """One worker process and what it is doing."""
+class _Slot(WorkerSlot):
+    """A worker process and its pipe."""
 
     def __init__(self, index: int):
-        self.index = index
+        super().__init__(index)
         self.process = None
         self.conn = None
-        self.state = "empty"  # empty | booting | idle | busy
-        self.job: TrialJob | None = None
-        self.job_started = 0.0
-        self.boot_started = 0.0
-        self.trials_done = 0
 
 
 class ProcessExecutor(PooledExecutor):

@@ -29,7 +29,6 @@ sum(t.info["budget"] for t in result.trials if t.ok)  # epochs actually trained
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -341,55 +340,11 @@ def pruner_from_config(config: Mapping[str, Any]) -> Pruner:
     return _PRUNERS[name](**config)
 
 
-@functools.cache
-def _pruning_callback_class():
-    # Defined on first use so that importing this module does not import Keras.
-    class PruningCallback(keras.callbacks.Callback):
-        """Applies a pruning rule at the end of each epoch of `fit`.
-
-        Args:
-            pruner: the `Pruner`.
-            objective: the search objective (a per-epoch Keras log, e.g. `val_accuracy`).
-            number: the trial number.
-            table: `{epoch: [scores of earlier trials]}`.
-        """
-
-        def __init__(self, pruner: Pruner, objective: Objective, number: int, table: Mapping):
-            super().__init__()
-            self.pruner = pruner
-            self.objective = objective
-            self.number = number
-            self.table = {int(k): list(v) for k, v in table.items()}
-            self.stopped: dict | None = None
-
-        def on_epoch_end(self, epoch, logs=None):
-            logs = logs or {}
-            if self.objective.name not in logs:
-                return
-            score = self.objective.score(logs)
-            if not math.isfinite(score):
-                return
-            done = epoch + 1
-            if done >= int((self.params or {}).get("epochs") or 0):
-                return  # the last epoch: nothing left to save
-            reason = self.pruner.should_stop(self.number, done, score, self.table.get(done, []))
-            if reason is not None:
-                self.stopped = {"epoch": done, "reason": reason}
-                self.model.stop_training = True
-
-    PruningCallback.__qualname__ = "PruningCallback"
-    return PruningCallback
-
-
-def __getattr__(name: str):
-    if name == "PruningCallback":
-        return _pruning_callback_class()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def make_pruning_callback(spec: Mapping[str, Any], number: int) -> keras.callbacks.Callback:
     """The callback for a job's pruning spec (see `Pruner.job_spec`)."""
-    return _pruning_callback_class()(
+    from kerasnas.runtime.trial_callbacks import PruningCallback
+
+    return PruningCallback(
         pruner_from_config(spec["pruner"]),
         Objective.from_json(spec["objective"]),
         number,

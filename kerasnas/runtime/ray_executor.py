@@ -21,7 +21,7 @@ import tempfile
 import time
 from collections.abc import Mapping
 
-from kerasnas.runtime.executor_base import ExecutorError, PooledExecutor
+from kerasnas.runtime.executor_base import ExecutorError, PooledExecutor, WorkerSlot
 from kerasnas.runtime.trial import LOST_WORKER, TrialJob, TrialOutcome, over_time_limit_message
 from kerasnas.trial import FAILED
 
@@ -123,18 +123,13 @@ def _remove_at_exit(temp_dir: str) -> None:
     shutil.rmtree(temp_dir, ignore_errors=True)
 
 
-class _Slot:
-    """One actor and what it is doing."""
+class _Slot(WorkerSlot):
+    """A Ray actor, its pending call, and where it runs."""
 
     def __init__(self, index: int):
-        self.index = index
+        super().__init__(index)
         self.actor = None
         self.ref = None  # the pending ready() or run() call
-        self.state = "empty"  # empty | booting | idle | busy
-        self.job: TrialJob | None = None
-        self.job_started = 0.0
-        self.boot_started = 0.0
-        self.trials_done = 0
         self.pid: int | None = None
         self.host: str | None = None
 

@@ -10,7 +10,6 @@ any executor (in-process, worker processes, a cluster) can carry them.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import gc
 import math
 import pathlib
@@ -190,44 +189,6 @@ def over_time_limit_message(limit: float) -> str:
     return f"TrialTimeout: the trial ran over its time limit of {limit:g}s (trial_timeout)"
 
 
-@functools.cache
-def _time_limit_class():
-    # Defined on first use so that importing this module does not import Keras.
-    class TimeLimit(keras.callbacks.Callback):
-        """Stops training at the next batch once `seconds` have passed since `start`.
-
-        Args:
-            seconds: the time limit.
-            start: the Unix time the trial started.
-        """
-
-        def __init__(self, seconds: float, start: float):
-            super().__init__()
-            self.seconds = seconds
-            self.start = start
-            self.expired = False
-
-        def _check(self):
-            if time.time() - self.start > self.seconds:
-                self.expired = True
-                self.model.stop_training = True
-
-        def on_train_batch_end(self, batch, logs=None):
-            self._check()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self._check()
-
-    TimeLimit.__qualname__ = "TimeLimit"
-    return TimeLimit
-
-
-def __getattr__(name: str):
-    if name == "TimeLimit":
-        return _time_limit_class()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def run_trial_job(
     evaluator: Evaluator, job: TrialJob, callbacks: Sequence[Any] = ()
 ) -> TrialOutcome:
@@ -264,7 +225,9 @@ def run_trial_job(
     extra = list(callbacks)
     limiter = None
     if job.time_limit is not None and getattr(evaluator, "produces_models", False):
-        limiter = _time_limit_class()(job.time_limit, started)
+        from kerasnas.runtime.trial_callbacks import TimeLimit
+
+        limiter = TimeLimit(job.time_limit, started)
         extra.append(limiter)
     pruner = None
     if job.pruning is not None and getattr(evaluator, "produces_models", False):

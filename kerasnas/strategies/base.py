@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import numpy as np
@@ -59,6 +59,11 @@ class Strategy:
     #: How many architectures a strategy likes to propose before it hears
     #: back (the RL controller proposes batches); executors may use it.
     batch_size = 1
+
+    #: Keys of the architectures proposed and not yet told: the search loop
+    #: keeps it up to date (`wrappers.Deduplicated`), so a strategy that
+    #: proposes batches can avoid what is running. Empty outside the loop.
+    running_keys: Collection[str] = frozenset()
 
     def setup(self, space: SearchSpace, objectives: Sequence[Objective]) -> None:
         """Binds the strategy to a space and objectives before the first `ask`.

@@ -96,6 +96,10 @@ class Deduplicated(StrategyWrapper):
         super().__init__(strategy)
         self.seed = int(seed)
         self.running: dict[str, int] = {}
+        inner = strategy
+        while inner is not None:  # every strategy it wraps sees what is running
+            inner.running_keys = self.running.keys()
+            inner = getattr(inner, "strategy", None)
 
     def claim(self, *keys: str) -> None:
         """Marks `keys` as running."""

@@ -142,7 +142,6 @@ class RLStrategy(Strategy):
             self.controller = Controller(space, **self.controller_options)
         self.rewards = RewardFunction(self.objective, self.cost_penalty, self.failure_reward)
         self._pending: list[tuple[list[int], float]] = []
-        self._in_flight: set[str] = set()
         self._told_rows: set[tuple] = set()
         self.losses: list[float] = []
 
@@ -155,7 +154,7 @@ class RLStrategy(Strategy):
 
     def ask(self, history: Sequence[TrialRecord], rng: np.random.Generator) -> Architecture:
         self._require_setup()
-        seen = {record.key for record in history} | self._in_flight
+        seen = {record.key for record in history} | set(self.running_keys)
         seed = rng.integers(0, 2**31 - 1, size=2)
         draws = self.max_duplicate_draws if self.deduplicate else 1
         drawn, attempt = 0, 0
@@ -172,7 +171,6 @@ class RLStrategy(Strategy):
                     continue  # a constraint beyond the decisions; draw again
                 key = self.space.canonical_key(arch)
                 if not self.deduplicate or key not in seen:
-                    self._in_flight.add(key)
                     return arch
             drawn += n
             attempt += 1
@@ -180,7 +178,6 @@ class RLStrategy(Strategy):
             arch = self.space.sample(rng)
             key = self.space.canonical_key(arch)
             if not self.deduplicate or key not in seen:
-                self._in_flight.add(key)
                 return arch
         raise SpaceExhaustedError(
             f"The RL controller and 2000 uniform samples found no architecture that was "
@@ -189,7 +186,6 @@ class RLStrategy(Strategy):
 
     def tell(self, record: TrialRecord) -> None:
         self._require_setup()
-        self._in_flight.discard(record.key)
         reward = self.rewards(record)
         indices = self.space.encode_flat(record.architecture)
         self._told_rows.add(tuple(indices))
