@@ -30,7 +30,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 
-from kerasnas.builder.ops import (
+from kerasnas.layers.ops import (
     BUILTIN_OPERATIONS,
     OPERATIONS,
     OperationInfo,

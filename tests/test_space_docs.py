@@ -6,8 +6,9 @@ import re
 import pytest
 
 import kerasnas
-from kerasnas.builder import merge, plot
+from kerasnas.builder import plot
 from kerasnas.evaluation import costs
+from kerasnas.layers import merge
 
 DOCUMENTED = [
     kerasnas.spaces.SkipChainSpace,

@@ -9,8 +9,8 @@ from conftest import SHAPES, make_data
 
 import kerasnas
 from kerasnas.builder import ModelBuilder, Task
-from kerasnas.builder.merge import merge
 from kerasnas.errors import InvalidArchitectureError
+from kerasnas.layers.merge import merge
 from kerasnas.spaces import (
     EdgeCellSpace,
     NodeCellSpace,

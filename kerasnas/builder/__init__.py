@@ -1,9 +1,9 @@
-"""Model building: operations with stable names, tasks, and the `ModelBuilder`."""
+"""Model building: tasks and the `ModelBuilder` (operations live in `kerasnas.layers`)."""
 
 from kerasnas.builder.builder import ModelBuilder, make_optimizer
-from kerasnas.builder.ops import OPERATIONS, get_operation
 from kerasnas.builder.plot import plot_architecture, plot_model
 from kerasnas.builder.task import Task
+from kerasnas.layers.ops import OPERATIONS, get_operation
 
 __all__ = [
     "ModelBuilder",

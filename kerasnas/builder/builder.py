@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from kerasnas._lazy import keras
-from kerasnas.builder.ops import pool_for_head, spatial_rank
 from kerasnas.builder.task import Task
+from kerasnas.layers.ops import pool_for_head, spatial_rank
 from kerasnas.spaces.space import SearchSpace
 
 

@@ -44,10 +44,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kerasnas.builder import ops as op_lib
-from kerasnas.builder.cell_ops import cell_op, factorized_reduce, relu_conv_bn
 from kerasnas.builder.task import Task
 from kerasnas.errors import InvalidArchitectureError
+from kerasnas.layers import ops as op_lib
+from kerasnas.layers.cell_ops import cell_op, factorized_reduce, relu_conv_bn
 from kerasnas.spaces.cells import CELL_TYPES, EdgeCellSpace, NodeCellSpace, residual_reduction
 from kerasnas.spaces.chain import ChainSpace, build_layer
 from kerasnas.spaces.chain_skips import INPUT, SkipChainSpace

@@ -309,13 +309,13 @@ def _check_importable(spec: dict, evaluator, executor_name: str) -> None:
 
 def _custom_operations() -> dict:
     """The operations registered with `kerasnas.ops.register`, to re-register in workers."""
-    from kerasnas.builder.ops import custom_operations
+    from kerasnas.layers.ops import custom_operations
 
     return custom_operations()
 
 
 def _register_operations(operations: dict) -> None:
-    from kerasnas.builder.ops import OPERATIONS
+    from kerasnas.layers.ops import OPERATIONS
 
     for name, info in operations.items():
         OPERATIONS.setdefault(name, info)

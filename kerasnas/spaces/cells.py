@@ -25,14 +25,14 @@ from typing import Any
 import numpy as np
 
 from kerasnas._lazy import keras
-from kerasnas.builder import ops as op_lib
-from kerasnas.builder.cell_ops import (
+from kerasnas.errors import InvalidArchitectureError
+from kerasnas.layers import ops as op_lib
+from kerasnas.layers.cell_ops import (
     cell_op,
     check_cell_operations,
     factorized_reduce,
     relu_conv_bn,
 )
-from kerasnas.errors import InvalidArchitectureError
 from kerasnas.spaces.decisions import Categorical, Subset
 from kerasnas.spaces.space import Architecture, SearchSpace, _as_rng
 from kerasnas.validation import check_int
@@ -139,7 +139,7 @@ class EdgeCellSpace(SearchSpace):
     ```
 
     Args:
-        operations: cell operation names (see `kerasnas.builder.cell_ops`).
+        operations: cell operation names (see `kerasnas.layers.cell_ops`).
         num_nodes: nodes per cell, the input node included.
         channels: channels of the stem and the first stage.
         cells_per_stage: cells per stage (NAS-Bench-201: 5).
@@ -427,7 +427,7 @@ class NodeCellSpace(SearchSpace):
     ```
 
     Args:
-        operations: cell operation names (see `kerasnas.builder.cell_ops`).
+        operations: cell operation names (see `kerasnas.layers.cell_ops`).
         num_nodes: intermediate nodes per cell (DARTS: 4).
         channels: channels of the first cells.
         num_cells: cells in the network (two of them reduction cells).

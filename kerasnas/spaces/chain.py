@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kerasnas._lazy import keras
-from kerasnas.builder import ops as op_lib
 from kerasnas.errors import InvalidArchitectureError
+from kerasnas.layers import ops as op_lib
 from kerasnas.spaces.decisions import Categorical, Condition
 from kerasnas.spaces.space import Architecture, SearchSpace
 from kerasnas.validation import check_int
@@ -54,7 +54,7 @@ class ChainSpace(SearchSpace):
     Args:
         max_layers: the deepest chain.
         min_layers: the shallowest chain.
-        operations: operation names from `kerasnas.builder.ops.OPERATIONS`.
+        operations: operation names from `kerasnas.layers.ops.OPERATIONS`.
         widths: filters or units of layers that have weights.
         kernel_sizes: kernel sizes of convolutions.
         activations: Keras activation names.

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from kerasnas.builder import ops as op_lib
-from kerasnas.builder.merge import MERGE_MODES, merge
+from kerasnas.layers import ops as op_lib
+from kerasnas.layers.merge import MERGE_MODES, merge
 from kerasnas.spaces.chain import (
     DEFAULT_OPERATIONS,
     HEAD_POOLING,
@@ -29,7 +29,7 @@ class SkipChainSpace(ChainSpace):
     (`"input"` and layers `0 .. i-2`). When a layer has skips, its inputs are
     merged first, by `layer_i.merge` (`"add"` or `"concat"`), then the
     layer's operation runs on the result. Merging reconciles shapes (see
-    `kerasnas.builder.merge`): vectors are read as `(F, 1)` sequences,
+    `kerasnas.layers.merge`): vectors are read as `(F, 1)` sequences,
     larger spatial inputs are average-pooled to the smallest one, and `add`
     projects channels to the parent's with a 1×1 layer, so every encoding
     builds. All other decisions are those of `ChainSpace`.
@@ -51,7 +51,7 @@ class SkipChainSpace(ChainSpace):
     Args:
         max_layers: the deepest chain.
         min_layers: the shallowest chain.
-        operations: operation names from `kerasnas.builder.ops.OPERATIONS`.
+        operations: operation names from `kerasnas.layers.ops.OPERATIONS`.
         widths: filters or units of layers that have weights.
         kernel_sizes: kernel sizes of convolutions.
         activations: Keras activation names.

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from kerasnas._lazy import keras
-from kerasnas.builder import ops as op_lib
 from kerasnas.errors import InvalidArchitectureError
+from kerasnas.layers import ops as op_lib
 from kerasnas.spaces.decisions import Categorical
 from kerasnas.spaces.space import Architecture, SearchSpace
 

@@ -34,7 +34,7 @@ Parameter values:
 Segments without `"inputs"` read the previous segment (the first reads
 `"input"`). A segment with several inputs merges them first, by its
 `merge` parameter (`"add"` or `"concat"`, default `"add"`), reconciling
-shapes as `kerasnas.builder.merge` does. The output is the last segment
+shapes as `kerasnas.layers.merge` does. The output is the last segment
 unless `"output"` names another. See `SEGMENT_TYPES` for the types and
 their parameters.
 """
@@ -48,8 +48,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from kerasnas._lazy import keras
-from kerasnas.builder import ops as op_lib
-from kerasnas.builder.merge import MERGE_MODES, merge
+from kerasnas.layers import ops as op_lib
+from kerasnas.layers.merge import MERGE_MODES, merge
 from kerasnas.spaces.chain import HEAD_POOLING, build_layer, describe_layer
 from kerasnas.spaces.decisions import Categorical, Condition, _is_json_scalar
 from kerasnas.spaces.space import Architecture, SearchSpace
@@ -304,7 +304,7 @@ SEGMENT_TYPES: dict[str, SegmentType] = {
             Param("dropout", 0.0, _rate),
         ),
         lambda p: describe_layer(_op_spec(p)),
-        "one chain layer: any operation of kerasnas.builder.ops",
+        "one chain layer: any operation of kerasnas.layers.ops",
     ),
     "pool": SegmentType(
         _build_pool,

@@ -14,7 +14,7 @@ DARTS:
 | `avg_pool_3x3`, `max_pool_3x3` | 3×3 pooling, `same` padding (average excludes padding) |
 | `sep_conv_3x3`, `sep_conv_5x5` | twice: ReLU → depthwise → pointwise → BN (DARTS) |
 | `dil_conv_3x3`, `dil_conv_5x5` | ReLU → depthwise with dilation 2 → pointwise → BN (DARTS) |
-| `gru`, `lstm`, `attention` | the sequence operation of `kerasnas.builder.ops` at `channels` width |
+| `gru`, `lstm`, `attention` | the sequence operation of `kerasnas.layers.ops` at `channels` width |
 
 Padding is Keras' `same`, so shapes and parameter counts equal the
 PyTorch references; the exact alignment of strided windows may differ.
@@ -26,8 +26,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from kerasnas._lazy import keras
-from kerasnas.builder import ops as op_lib
 from kerasnas.errors import InvalidArchitectureError
+from kerasnas.layers import ops as op_lib
 
 
 def _rank(x) -> int:

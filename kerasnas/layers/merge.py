@@ -6,7 +6,7 @@ space with skip connections or parallel branches builds:
 
 1. **Rank.** Tensors are lifted to the highest spatial rank among them: a
    flat vector `(F,)` is read as a sequence `(F, 1)` (as the operations in
-   `kerasnas.builder.ops` read vectors), a sequence `(L, C)` as an image
+   `kerasnas.layers.ops` read vectors), a sequence `(L, C)` as an image
    `(L, 1, C)`.
 2. **Spatial size.** Every spatial axis is brought to the smallest size
    among the inputs by average pooling with stride `ceil(size / target)`
@@ -26,7 +26,7 @@ import math
 from collections.abc import Sequence
 
 from kerasnas._lazy import keras
-from kerasnas.builder.ops import spatial_rank
+from kerasnas.layers.ops import spatial_rank
 
 MERGE_MODES = ("add", "concat")
 
@@ -116,7 +116,7 @@ def merge(tensors: Sequence, mode: str, name: str):
 
     ```python
     import keras
-    from kerasnas.builder.merge import merge
+    from kerasnas.layers.merge import merge
     a = keras.Input((16, 8))           # a sequence
     b = keras.Input((8, 32))           # shorter, wider
     c = keras.Input((12,))             # a flat vector, read as (12, 1)
