@@ -460,8 +460,7 @@ class SearchResult:
             ValueError: for a `k` that is not a positive int, or if one of the
                 `k` best trials has no kept model (naming them).
         """
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ValueError(f"`k` must be a positive int. Received: k={k!r}")
+        check_int("k", k, minimum=1)
         ranked = self.ranked()[:k]
         if not ranked:
             self.best_trial  # noqa: B018 - raises with the trials' statuses

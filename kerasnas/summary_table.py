@@ -5,6 +5,8 @@ from __future__ import annotations
 import textwrap
 from collections import Counter
 
+from kerasnas.validation import check_int
+
 THICK, THIN = "━", "─"
 
 
@@ -29,8 +31,7 @@ def _wrap(text: str, width: int) -> list[str]:
 
 def render_summary(result, top: int = 10, line_length: int = 100) -> str:
     """Returns the summary table of a `SearchResult` as text."""
-    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
-        raise ValueError(f"`top` must be a positive int. Received: top={top!r}")
+    check_int("top", top, minimum=1)
     objectives = result.objectives
     ranked = result.ranked()[:top]
     headers = ["rank", "trial"] + [o.name for o in objectives]

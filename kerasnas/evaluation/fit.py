@@ -23,6 +23,7 @@ from kerasnas.evaluation.costs import count_flops, count_params, measure_latency
 from kerasnas.evaluation.recipe import LR_SCHEDULES, default_patience
 from kerasnas.objective import Objective
 from kerasnas.spaces.space import Architecture
+from kerasnas.validation import check_int
 
 
 class FitEvaluator(Evaluator):
@@ -132,12 +133,8 @@ class FitEvaluator(Evaluator):
         metrics: Any = None,
         class_weight: dict | None = None,
     ):
-        if not isinstance(epochs, int) or epochs < 1:
-            raise ValueError(f"`epochs` must be a positive int. Received: epochs={epochs!r}")
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(
-                f"`batch_size` must be a positive int. Received: batch_size={batch_size!r}"
-            )
+        check_int("epochs", epochs, minimum=1)
+        check_int("batch_size", batch_size, minimum=1)
         if not learning_rate > 0:
             raise ValueError(
                 f"`learning_rate` must be positive. Received: learning_rate={learning_rate!r}"

@@ -46,6 +46,7 @@ from kerasnas.runtime.trial import (
     run_trial_job,
 )
 from kerasnas.trial import FAILED
+from kerasnas.validation import check_int
 
 # The worker's entry point: the search process's import path first, then the loop.
 _WORKER_BOOT = (
@@ -166,9 +167,8 @@ class ProcessExecutor(PooledExecutor):
         start_timeout: float = 300.0,
         poll_interval: float = 0.1,
     ):
-        for label, value in (("workers", workers), ("recycle_after", recycle_after)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"`{label}` must be a positive int. Received: {label}={value!r}")
+        check_int("workers", workers, minimum=1)
+        check_int("recycle_after", recycle_after, minimum=1)
         if max_memory_mb is not None and (
             isinstance(max_memory_mb, bool)
             or not isinstance(max_memory_mb, (int, float))

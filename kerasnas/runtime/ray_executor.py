@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from kerasnas.runtime.executor_base import ExecutorError, PooledExecutor, WorkerSlot
 from kerasnas.runtime.trial import LOST_WORKER, TrialJob, TrialOutcome, over_time_limit_message
 from kerasnas.trial import FAILED
+from kerasnas.validation import check_int
 
 _INSTALL = "executor='ray' needs Ray: pip install 'kerasnas[ray]' (or pip install 'ray>=2.60')"
 
@@ -218,9 +219,8 @@ class RayExecutor(PooledExecutor):
         start_timeout: float = 600.0,
         poll_interval: float = 0.2,
     ):
-        for label, value in (("workers", workers), ("recycle_after", recycle_after)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"`{label}` must be a positive int. Received: {label}={value!r}")
+        check_int("workers", workers, minimum=1)
+        check_int("recycle_after", recycle_after, minimum=1)
         for label, value in (("num_cpus", num_cpus), ("num_gpus", num_gpus)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise ValueError(f"`{label}` must be a number >= 0. Received: {label}={value!r}")

@@ -10,6 +10,7 @@ from kerasnas.errors import SpaceExhaustedError
 from kerasnas.spaces.space import Architecture
 from kerasnas.strategies.base import Strategy
 from kerasnas.trial import TrialRecord
+from kerasnas.validation import check_int
 
 
 class RandomSearch(Strategy):
@@ -36,11 +37,7 @@ class RandomSearch(Strategy):
     name = "random"
 
     def __init__(self, max_attempts: int = 2000):
-        if not isinstance(max_attempts, int) or max_attempts < 1:
-            raise ValueError(
-                f"`max_attempts` must be a positive int. Received: max_attempts={max_attempts!r}"
-            )
-        self.max_attempts = max_attempts
+        self.max_attempts = check_int("max_attempts", max_attempts, minimum=1)
 
     def ask(self, history: Sequence[TrialRecord], rng: np.random.Generator) -> Architecture:
         seen = {record.key for record in history}
