@@ -47,7 +47,7 @@ import tensorflow as tf
 from kerasnas.builder.task import Task
 from kerasnas.errors import InvalidArchitectureError
 from kerasnas.layers import ops as op_lib
-from kerasnas.layers.cell_ops import cell_op, factorized_reduce, relu_conv_bn
+from kerasnas.layers.cell_ops import cell_op
 from kerasnas.spaces.cells import CELL_TYPES, EdgeCellSpace, NodeCellSpace, residual_reduction
 from kerasnas.spaces.chain import ChainSpace, build_layer
 from kerasnas.spaces.chain_skips import INPUT, SkipChainSpace
@@ -325,24 +325,17 @@ class EdgeCellSupernet(Supernet):
                 )
             )
 
-        def stem(t):
-            t = op_lib.as_spatial(self._normalize(t), "stem")
-            t = op_lib.conv(
-                t, name="stem_conv", width=space.channels, kernel_size=3, use_bias=False
-            )
-            return keras.layers.BatchNormalization(name="stem_bn")(t)
-
-        self.stem = self._add_block(stem, self.input_shape, "stem")
+        # The space's own skeleton pieces; only the cells become choice points.
+        self.stem = self._add_block(
+            lambda t: space.build_stem(self._normalize(t)), self.input_shape, "stem"
+        )
         shape = _out_shape(self.stem, self.input_shape)
-        channels = space.channels
         self.stages = []
-        for stage in range(space.num_stages):
+        for stage, channels in space.stage_plan():
             reduce = None
             if stage > 0:
-                channels *= 2
-                c = channels
                 reduce = self._add_block(
-                    lambda t, c=c, s=stage: residual_reduction(t, c, f"reduce{s}"),
+                    lambda t, c=channels, s=stage: residual_reduction(t, c, f"reduce{s}"),
                     shape,
                     f"reduce{stage}",
                 )
@@ -365,11 +358,7 @@ class EdgeCellSupernet(Supernet):
                 cells.append(edges)
             self.stages.append((reduce, cells))
 
-        def head(t):
-            t = keras.layers.BatchNormalization(name="head_bn")(t)
-            return keras.layers.Activation("relu", name="head_relu")(t)
-
-        self.head = self._add_block(head, shape, "head")
+        self.head = self._add_block(space.build_head, shape, "head")
         self.classifier = self._classifier(channels)
 
     def _forward(self, x, selector, dropout):
@@ -437,45 +426,21 @@ class NodeCellSupernet(Supernet):
                             shape_preserving=preserving,
                         )
                     )
-        width = space.stem_multiplier * space.channels
-
-        def stem(t):
-            t = op_lib.as_spatial(self._normalize(t), "stem")
-            t = op_lib.conv(t, name="stem_conv", width=width, kernel_size=3, use_bias=False)
-            return keras.layers.BatchNormalization(name="stem_bn")(t)
-
-        self.stem = self._add_block(stem, self.input_shape, "stem")
+        self.stem = self._add_block(
+            lambda t: space.build_stem(self._normalize(t)), self.input_shape, "stem"
+        )
         shape0 = shape1 = _out_shape(self.stem, self.input_shape)
-        channels = space.channels
-        reductions = space.reduction_positions()
-        reduction_prev = False
         self.cells = []
-        for index in range(space.num_cells):
-            cell = "reduce" if index in reductions else "normal"
-            if cell == "reduce":
-                channels *= 2
-            c = channels
-            name = f"cell{index}_{cell}"
-            if reduction_prev:
-                pre0 = self._add_block(
-                    lambda t, c=c, n=name: factorized_reduce(t, channels=c, name=f"{n}_pre0"),
-                    shape0,
-                    f"{name}_pre0",
-                )
-            else:
-                pre0 = self._add_block(
-                    lambda t, c=c, n=name: relu_conv_bn(
-                        t, channels=c, kernel_size=1, strides=1, name=f"{n}_pre0"
+        for name, cell, c, reduction_prev in space.cell_plan():
+            pre0, pre1 = (
+                self._add_block(
+                    lambda t, k=k, c=c, r=reduction_prev, n=name: space.build_preprocess(
+                        t, k, c, r, n
                     ),
-                    shape0,
-                    f"{name}_pre0",
+                    shape,
+                    f"{name}_pre{k}",
                 )
-            pre1 = self._add_block(
-                lambda t, c=c, n=name: relu_conv_bn(
-                    t, channels=c, kernel_size=1, strides=1, name=f"{n}_pre1"
-                ),
-                shape1,
-                f"{name}_pre1",
+                for k, shape in ((0, shape0), (1, shape1))
             )
             state_shape = _out_shape(pre1, shape1)
             edges = {}
@@ -502,7 +467,6 @@ class NodeCellSupernet(Supernet):
             self.cells.append((cell, pre0, pre1, edges))
             shape0 = shape1
             shape1 = tuple(out_shape[:-1]) + (out_shape[-1] * space.num_nodes,)
-            reduction_prev = cell == "reduce"
         self.classifier = self._classifier(shape1[-1])
 
     def _forward(self, x, selector, dropout):

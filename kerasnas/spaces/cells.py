@@ -306,20 +306,30 @@ class EdgeCellSpace(SearchSpace):
                 nodes.append(keras.layers.Add(name=f"{name}_node{i}")(terms))
         return nodes[-1]
 
-    def build_body(self, architecture: Architecture, inputs):
+    # The macro skeleton, in pieces that supernets build with too.
+    def build_stem(self, inputs):
+        """The stem: a 3x3 convolution to `channels`, then batch normalisation."""
         x = op_lib.as_spatial(inputs, "stem")
         x = op_lib.conv(x, name="stem_conv", width=self.channels, kernel_size=3, use_bias=False)
-        x = keras.layers.BatchNormalization(name="stem_bn")(x)
-        channels = self.channels
-        for stage in range(self.num_stages):
+        return keras.layers.BatchNormalization(name="stem_bn")(x)
+
+    def stage_plan(self) -> list[tuple[int, int]]:
+        """`(stage, channels)` per stage; stages after the first open with a reduction."""
+        return [(stage, self.channels * 2**stage) for stage in range(self.num_stages)]
+
+    def build_head(self, x):
+        """Batch normalisation and ReLU before the global pooling."""
+        x = keras.layers.BatchNormalization(name="head_bn")(x)
+        return keras.layers.Activation("relu", name="head_relu")(x)
+
+    def build_body(self, architecture: Architecture, inputs):
+        x = self.build_stem(inputs)
+        for stage, channels in self.stage_plan():
             if stage > 0:
-                channels *= 2
                 x = residual_reduction(x, channels, f"reduce{stage}")
             for k in range(self.cells_per_stage):
                 x = self.build_cell(x, architecture, channels, f"cell{stage}_{k}")
-        x = keras.layers.BatchNormalization(name="head_bn")(x)
-        x = keras.layers.Activation("relu", name="head_relu")(x)
-        return op_lib.pool_for_head(x, "global_avg")
+        return op_lib.pool_for_head(self.build_head(x), "global_avg")
 
     def describe(self, architecture: Mapping[str, Any]) -> str:
         return self.to_string(architecture)
@@ -614,11 +624,8 @@ class NodeCellSpace(SearchSpace):
         self, s0, s1, architecture, cell: str, channels: int, reduction_prev: bool, name: str
     ):
         """Builds one cell from the two previous cells' outputs."""
-        if reduction_prev:
-            s0 = factorized_reduce(s0, channels=channels, name=f"{name}_pre0")
-        else:
-            s0 = relu_conv_bn(s0, channels=channels, kernel_size=1, strides=1, name=f"{name}_pre0")
-        s1 = relu_conv_bn(s1, channels=channels, kernel_size=1, strides=1, name=f"{name}_pre1")
+        s0 = self.build_preprocess(s0, 0, channels, reduction_prev, name)
+        s1 = self.build_preprocess(s1, 1, channels, reduction_prev, name)
         states = [s0, s1]
         reduction = cell == "reduce"
         for node in self.node_ids():
@@ -639,29 +646,37 @@ class NodeCellSpace(SearchSpace):
             states.append(keras.layers.Add(name=f"{name}_node{node}")(terms))
         return keras.layers.Concatenate(axis=-1, name=f"{name}_concat")(states[2:])
 
-    def build_body(self, architecture: Architecture, inputs):
+    # The macro skeleton, in pieces that supernets build with too.
+    def build_stem(self, inputs):
+        """The stem: a 3x3 convolution to `stem_multiplier * channels`, then batch normalisation."""
         x = op_lib.as_spatial(inputs, "stem")
-        x = op_lib.conv(
-            x,
-            name="stem_conv",
-            width=self.stem_multiplier * self.channels,
-            kernel_size=3,
-            use_bias=False,
-        )
-        stem = keras.layers.BatchNormalization(name="stem_bn")(x)
-        s0 = s1 = stem
-        channels = self.channels
+        width = self.stem_multiplier * self.channels
+        x = op_lib.conv(x, name="stem_conv", width=width, kernel_size=3, use_bias=False)
+        return keras.layers.BatchNormalization(name="stem_bn")(x)
+
+    def cell_plan(self) -> list[tuple[str, str, int, bool]]:
+        """`(name, cell type, channels, previous cell reduced)` for each cell in order."""
+        plan, channels, reduction_prev = [], self.channels, False
         reductions = self.reduction_positions()
-        reduction_prev = False
         for i in range(self.num_cells):
             cell = "reduce" if i in reductions else "normal"
-            if cell == "reduce":
-                channels *= 2
-            out = self.build_cell(
-                s0, s1, architecture, cell, channels, reduction_prev, f"cell{i}_{cell}"
-            )
-            s0, s1 = s1, out
+            channels *= 2 if cell == "reduce" else 1
+            plan.append((f"cell{i}_{cell}", cell, channels, reduction_prev))
             reduction_prev = cell == "reduce"
+        return plan
+
+    @staticmethod
+    def build_preprocess(x, state: int, channels: int, reduction_prev: bool, name: str):
+        """Brings input state 0 or 1 of a cell to `channels` (and state 0 to size after a reduction)."""
+        if state == 0 and reduction_prev:
+            return factorized_reduce(x, channels=channels, name=f"{name}_pre0")
+        return relu_conv_bn(x, channels=channels, kernel_size=1, strides=1, name=f"{name}_pre{state}")
+
+    def build_body(self, architecture: Architecture, inputs):
+        s0 = s1 = self.build_stem(inputs)
+        for name, cell, channels, reduction_prev in self.cell_plan():
+            out = self.build_cell(s0, s1, architecture, cell, channels, reduction_prev, name)
+            s0, s1 = s1, out
         return op_lib.pool_for_head(s1, "global_avg")
 
     # ------------------------------------------------------------ reading
