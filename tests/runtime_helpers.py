@@ -60,3 +60,9 @@ def sleepy_layers(arch):
     """A score that takes a little while (the number of layers)."""
     time.sleep(0.3)
     return float(arch["num_layers"])
+
+
+def slow_layers(arch):
+    """A score that takes a second: long enough for a slow-booting second worker to join."""
+    time.sleep(1.0)
+    return float(arch["num_layers"])

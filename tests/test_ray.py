@@ -135,12 +135,12 @@ def test_dead_worker_reschedules_its_trial_once_then_fails_it(local_ray, tmp_pat
 def test_asynchronous_strategies_hand_out_work_as_soon_as_a_worker_is_free(
     local_ray, tmp_path, strategy
 ):
-    from runtime_helpers import sleepy_layers
+    from runtime_helpers import slow_layers
 
     options = {"population_size": 3, "sample_size": 2} if strategy == "evolution" else {}
     result = kerasnas.search(
         space="chain",
-        evaluator=sleepy_layers,
+        evaluator=slow_layers,
         strategy=strategy,
         strategy_options=options,
         max_trials=8,
