@@ -72,6 +72,11 @@ def parse_test_metrics(stdout: str) -> dict:
     return {key.strip(): float(value) for key, value in pairs}
 
 
+def test_accuracy(test: dict) -> float | None:
+    """The accuracy in the CLI's test metrics (named `test_accuracy` or `accuracy`)."""
+    return test.get("test_accuracy", test.get("accuracy"))
+
+
 def best_trial(directory: pathlib.Path) -> dict:
     """The best trial's number, validation metrics and architecture."""
     import kerasnas
@@ -102,7 +107,7 @@ def run_seed(seed: int) -> dict:
         row = {
             "seed": seed,
             "command": "kerasnas " + README_ARGS + f" --seed {seed}",
-            "test_accuracy": test.get("accuracy"),
+            "test_accuracy": test_accuracy(test),
             "test_metrics": test,
             "wall_s": round(wall, 1),
             **best_trial(workdir / "runs" / "mnist1d"),
@@ -122,6 +127,8 @@ def load_rows(path: pathlib.Path) -> list[dict]:
 def summarize(rows: list[dict]) -> str:
     """A Markdown table per seed, then the median and min over seeds."""
     rows = sorted(rows, key=lambda r: r["seed"])
+    for r in rows:
+        r["test_accuracy"] = test_accuracy(r["test_metrics"])
     lines = [
         "| seed | test accuracy | best val accuracy | wall time | best trial | best architecture |",
         "|---|---|---|---|---|---|",
@@ -131,7 +138,7 @@ def summarize(rows: list[dict]) -> str:
         lines.append(
             f"| {r['seed']} | {100 * r['test_accuracy']:.2f} % | "
             f"{100 * r['best_val_accuracy']:.2f} % | {minutes}m{seconds:02d}s | "
-            f"#{r['best_trial']} | `{r['best_architecture']}` |"
+            f"#{r['best_trial']} | `{r['best_architecture'].replace(' | ', ', head ')}` |"
         )
     accuracies = [r["test_accuracy"] for r in rows]
     walls = [r["wall_s"] for r in rows]
