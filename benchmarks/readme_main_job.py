@@ -19,6 +19,8 @@ Usage:
 ```bash
 python benchmarks/readme_main_job.py --seeds 1,2,3,4     # runs, appends to --out
 python benchmarks/readme_main_job.py --summarize          # per seed, median and min
+python benchmarks/readme_main_job.py --trials 30 --seeds 1,2 \
+    --out benchmarks/results/readme_main_job_30.jsonl       # the same job at 30 trials
 ```
 
 Rows already in `--out` are skipped, so an interrupted run resumes. The
@@ -42,18 +44,18 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "readme_main_job.jsonl"
 README_ARGS = (
-    "search --data mnist1d --space chain --strategy random --max-trials 12 --epochs 15"
+    "search --data mnist1d --space chain --strategy random --max-trials {trials} --epochs 15"
 )
 TEST_LINE = re.compile(r"Best model on test data: (.*)")
 
 
-def command(seed: int, workdir: pathlib.Path) -> list[str]:
+def command(seed: int, workdir: pathlib.Path, trials: int = 12) -> list[str]:
     """The README's command for one seed, with directories under `workdir`."""
     return [
         sys.executable,
         "-m",
         "kerasnas.cli",
-        *README_ARGS.split(),
+        *README_ARGS.format(trials=trials).split(),
         "--directory",
         str(workdir / "runs" / "mnist1d"),
         "--export",
@@ -92,12 +94,12 @@ def best_trial(directory: pathlib.Path) -> dict:
     }
 
 
-def run_seed(seed: int) -> dict:
+def run_seed(seed: int, trials: int = 12) -> dict:
     """Runs the README command for one seed; returns its row."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), RAY_USAGE_STATS_ENABLED="0")
     with tempfile.TemporaryDirectory(prefix=f"readme_main_job_{seed}_") as tmp:
         workdir = pathlib.Path(tmp)
-        argv = command(seed, workdir)
+        argv = command(seed, workdir, trials)
         start = time.perf_counter()
         done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True)
         wall = time.perf_counter() - start
@@ -106,7 +108,8 @@ def run_seed(seed: int) -> dict:
         test = parse_test_metrics(done.stdout)
         row = {
             "seed": seed,
-            "command": "kerasnas " + README_ARGS + f" --seed {seed}",
+            "command": "kerasnas " + README_ARGS.format(trials=trials) + f" --seed {seed}",
+            "trials": trials,
             "test_accuracy": test_accuracy(test),
             "test_metrics": test,
             "wall_s": round(wall, 1),
@@ -155,6 +158,9 @@ def summarize(rows: list[dict]) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="0,1,2,3,4", help="comma-separated seeds")
+    parser.add_argument(
+        "--trials", type=int, default=12, help="--max-trials (the README's is 12)"
+    )
     parser.add_argument("--out", type=pathlib.Path, default=DEFAULT_OUT)
     parser.add_argument("--summarize", action="store_true", help="print the table and exit")
     args = parser.parse_args(argv)
@@ -171,7 +177,7 @@ def main(argv=None) -> int:
         if seed in done:
             print(f"seed {seed}: already in {args.out}, skipped")
             continue
-        row = run_seed(seed)
+        row = run_seed(seed, args.trials)
         with open(args.out, "a", encoding="utf-8") as f:
             f.write(json.dumps(row) + "\n")
         print(json.dumps(row), flush=True)
