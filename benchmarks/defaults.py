@@ -32,6 +32,7 @@ Rows already in `--out` are skipped, so an interrupted run resumes.
 from __future__ import annotations
 
 import argparse
+import collections
 import dataclasses
 import json
 import math
@@ -312,11 +313,17 @@ def _t_interval(diffs) -> tuple:
     return float(d.mean()), float(d.mean() - half), float(d.mean() + half)
 
 
+def _most_frequent(designs: list) -> tuple:
+    """The most frequent design and its count; ties go to the earliest row."""
+    design, count = collections.Counter(designs).most_common(1)[0]
+    return design, count
+
+
 def summarize(out: pathlib.Path) -> str:
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     lines = [
         "| data set | trials | seeds | default search (median) | baseline (median) | "
-        "search - baseline, mean [95% CI] | best design (most frequent) |",
+        "search - baseline, mean [95% CI] | best design (most frequent, seeds) |",
         "|---|---|---|---|---|---|---|",
     ]
     for name in DATASETS:
@@ -332,14 +339,14 @@ def summarize(out: pathlib.Path) -> str:
                     diffs = [-d for d in diffs]  # positive: the search's error is lower
                 mean, low, high = _t_interval(diffs)
                 ci = f"[{low:+.2f}, {high:+.2f}]" if low is not None else ""
-                designs = [r["best_architecture"] for r in group]
-                common = max(set(designs), key=designs.count).replace(" | ", ", head ")
+                design, count = _most_frequent([r["best_architecture"] for r in group])
+                common = f"`{design.replace(' | ', ', head ')}` ({count} of {len(group)})"
                 unit = "MAE" if regression else "%"
                 lines.append(
                     f"| {name} | {trials} | {len(group)} | "
                     f"{np.median([r['search'] for r in group]) * scale:.2f} {unit} | "
                     f"{baseline} {np.median([r[baseline] for r in group]) * scale:.2f} {unit} | "
-                    f"{mean:+.2f} {ci} | `{common}` |"
+                    f"{mean:+.2f} {ci} | {common} |"
                 )
     return "\n".join(lines)
 
