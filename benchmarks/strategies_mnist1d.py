@@ -145,9 +145,7 @@ def run(args) -> None:
 
     out = pathlib.Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    done = {
-        (r["strategy"], r["seed"], r["trials"], r["epochs"]) for r in load_rows(out)
-    }
+    done = {(r["strategy"], r["seed"], r["trials"], r["epochs"]) for r in load_rows(out)}
     data = load_mnist1d()
     for seed in args.seeds:  # seed-major: a stopped run leaves complete pairs
         for strategy in args.strategies:
@@ -203,7 +201,8 @@ def summarize(rows: list[dict], trials: int, epochs: int) -> str:
         group = [r for (name, _), r in sorted(by.items()) if name == s]
         cells = []
         for k in checkpoints:
-            values = [r["best_val_at"][str(k)] for r in group if r["best_val_at"].get(str(k))]
+            values = [r["best_val_at"][str(k)] for r in group]
+            values = [v for v in values if v is not None]
             cells.append(f"{100 * np.median(values):.2f}" if values else "-")
         lines.append(
             f"| {s} | {len(group)} | " + " | ".join(cells) + " | "
@@ -224,11 +223,10 @@ def summarize(rows: list[dict], trials: int, epochs: int) -> str:
             continue
         cells = []
         for k in checkpoints:
-            diffs = [
-                100 * (by[a, s]["best_val_at"][str(k)] - by[b, s]["best_val_at"][str(k)])
-                for s in seeds
-                if by[a, s]["best_val_at"].get(str(k)) and by[b, s]["best_val_at"].get(str(k))
+            pairs = [
+                (by[a, s]["best_val_at"][str(k)], by[b, s]["best_val_at"][str(k)]) for s in seeds
             ]
+            diffs = [100 * (x - y) for x, y in pairs if x is not None and y is not None]
             cells.append(_fmt_diff(diffs))
         test = [100 * (by[a, s]["test_accuracy"] - by[b, s]["test_accuracy"]) for s in seeds]
         lines.append(
@@ -274,8 +272,12 @@ def main(argv=None) -> None:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--out", default=str(DEFAULT_OUT))
     parser.add_argument("--summarize", action="store_true", help="print the tables, run nothing")
-    parser.add_argument("--record", action="store_true", help="with --summarize: append to RESULTS.md")
-    parser.add_argument("--reading", default="", help="with --record: the paragraph that reads the table")
+    parser.add_argument(
+        "--record", action="store_true", help="with --summarize: append to RESULTS.md"
+    )
+    parser.add_argument(
+        "--reading", default="", help="with --record: the paragraph that reads the table"
+    )
     args = parser.parse_args(argv)
     args.strategies = [s for s in args.strategies.split(",") if s]
     args.seeds = [int(s) for s in args.seeds.split(",") if s]
