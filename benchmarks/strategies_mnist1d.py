@@ -5,7 +5,12 @@ The tabular benchmarks (`nas_bench_macro_strategies.py`,
 known accuracies. This script checks the comparison with real training at
 small budgets: for each seed, one `kerasnas.search()` per strategy on the
 chain space, with the same data, budget and seed, and the warm start off
-(`warm_start=False`) so that only the strategies differ:
+(`warm_start=False`) so that only the strategies differ. Strategy options
+are the defaults unless a `--strategies` entry gives some
+(`evolution:population_size=10`). With the defaults, the first 10 trials of
+`local_search` and `bananas` and the first 20 of `evolution` (its
+population) are the random search's own, for the same seed: the
+strategies differ only after them.
 
 ```python
 kerasnas.search(data=load_mnist1d(), space="chain", strategy=strategy,
@@ -29,6 +34,8 @@ Usage:
 ```bash
 # Runs (rows already in --out are skipped, so a stopped run resumes):
 PYTHONPATH=. python benchmarks/strategies_mnist1d.py --trials 20 --epochs 5 --seeds 0,1,2
+# A strategy with options, beside the defaults:
+PYTHONPATH=. python benchmarks/strategies_mnist1d.py --strategies evolution:population_size=10
 # Medians per strategy and paired differences over seeds (markdown):
 PYTHONPATH=. python benchmarks/strategies_mnist1d.py --summarize
 # The same, appended as a dated section of benchmarks/RESULTS.md:
@@ -95,18 +102,43 @@ def best_so_far(trials, checkpoints, objective="val_accuracy") -> dict:
     return out
 
 
+def parse_strategy(spec: str) -> tuple[str, dict]:
+    """`"evolution:population_size=10"` -> `("evolution", {"population_size": 10})`.
+
+    Raises:
+        ValueError: for an option without `=`.
+    """
+    name, _, rest = spec.partition(":")
+    options = {}
+    for item in filter(None, rest.split(",")):
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise ValueError(f"Strategy options are key=value. Received: strategy={spec!r}")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    return name, options
+
+
 def run_one(data, strategy: str, seed: int, trials: int, epochs: int) -> dict:
-    """One search; returns its JSON row (without the identifying keys)."""
+    """One search; returns its JSON row (without the identifying keys).
+
+    `strategy` is a name, optionally with options: `"evolution:population_size=10"`.
+    """
     import keras
 
     import kerasnas
+
+    name, options = parse_strategy(strategy)
 
     with tempfile.TemporaryDirectory(prefix="kerasnas-strategies-") as tmp:
         start = time.perf_counter()
         result = kerasnas.search(
             data=data,
             space="chain",
-            strategy=strategy,
+            strategy=name,
+            strategy_options=options,
             max_trials=trials,
             epochs=epochs,
             seed=seed,
@@ -187,7 +219,9 @@ def summarize(rows: list[dict], trials: int, epochs: int) -> str:
     """The markdown tables of one budget (`trials`, `epochs`)."""
     rows = [r for r in rows if r["trials"] == trials and r["epochs"] == epochs]
     by = {(r["strategy"], r["seed"]): r for r in rows}
-    strategies = [s for s in STRATEGIES if any(k[0] == s for k in by)]
+    names = {k[0] for k in by}
+    variants = sorted(names - set(STRATEGIES))  # e.g. "evolution:population_size=10"
+    strategies = [s for s in STRATEGIES if s in names] + variants
     checkpoints = [k for k in CHECKPOINTS if k <= trials]
     head = " | ".join(f"@{k}" for k in checkpoints)
     lines = [
@@ -217,7 +251,10 @@ def summarize(rows: list[dict], trials: int, epochs: int) -> str:
         f"| difference | seeds | {head} | test acc. of final best |",
         "|---|---|" + "---|" * len(checkpoints) + "---|",
     ]
-    for a, b in PAIRS:
+    pairs = list(PAIRS)
+    for v in variants:
+        pairs += [(v, "random"), ("local_search", v), ("bananas", v)]
+    for a, b in pairs:
         seeds = sorted(seed for (name, seed) in by if name == a and (b, seed) in by)
         if not seeds:
             continue
@@ -243,8 +280,12 @@ in-process (`executor="local"`).
 
 What is measured: for each seed, one `kerasnas.search(data=load_mnist1d(),
 space="chain", strategy=S, max_trials={trials}, epochs={epochs}, seed=seed,
-warm_start=False)` per strategy (strategy options at their defaults; the warm
-start off so that the strategies alone are compared). "@k" is the best
+warm_start=False)` per strategy (strategy options at their defaults unless
+the row names some; the warm start off so that the strategies alone are
+compared). With the defaults, `local_search` and `bananas` begin with 10
+random trials and `evolution` with a random population of 20, the same
+architectures as the random search of the same seed, so up to those counts
+the paired differences are zero by construction. "@k" is the best
 validation accuracy among the first k trials in trial order; the test
 accuracy is that of the final best trial's model as trained during the
 search (1,000 test sequences, evaluated once). Rows:

@@ -58,3 +58,13 @@ def test_summary_pairs_differences_by_seed(bench):
     )
     assert lines["| random"].startswith("| random | 2 | 45.00 | 55.00 | 60.00 | 65.00 | 65.00 |")
     assert "bananas" not in table
+
+
+def test_strategy_specs_carry_options(bench):
+    assert bench.parse_strategy("bananas") == ("bananas", {})
+    assert bench.parse_strategy("evolution:population_size=10,sample_size=3") == (
+        "evolution",
+        {"population_size": 10, "sample_size": 3},
+    )
+    with pytest.raises(ValueError, match="strategy='evolution:10'"):
+        bench.parse_strategy("evolution:10")
