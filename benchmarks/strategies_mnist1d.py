@@ -212,7 +212,15 @@ def _fmt_diff(diffs) -> str:
     mean, low, high = t_interval(diffs)
     if low is None:
         return f"{mean:+.2f}"
+    if high - low < 1e-6:  # the same difference on every seed (up to rounding)
+        return f"{mean:+.2f} (every seed)"
     return f"{mean:+.2f} [{low:+.2f}, {high:+.2f}]"
+
+
+def _wins(diffs) -> str:
+    """`wins-ties-losses` of the first strategy over the seeds."""
+    d = np.asarray(diffs)
+    return f"{int((d > 0).sum())}-{int((d == 0).sum())}-{int((d < 0).sum())}"
 
 
 def summarize(rows: list[dict], trials: int, epochs: int) -> str:
@@ -248,8 +256,9 @@ def summarize(rows: list[dict], trials: int, epochs: int) -> str:
         "Paired differences (percentage points), mean [95% t-interval] over the seeds "
         "both strategies ran:",
         "",
-        f"| difference | seeds | {head} | test acc. of final best |",
-        "|---|---|" + "---|" * len(checkpoints) + "---|",
+        f"| difference | seeds | {head} | test acc. of final best | "
+        f"wins-ties-losses @{checkpoints[-1]} |",
+        "|---|---|" + "---|" * len(checkpoints) + "---|---|",
     ]
     pairs = list(PAIRS)
     for v in variants:
@@ -260,14 +269,15 @@ def summarize(rows: list[dict], trials: int, epochs: int) -> str:
             continue
         cells = []
         for k in checkpoints:
-            pairs = [
+            values = [
                 (by[a, s]["best_val_at"][str(k)], by[b, s]["best_val_at"][str(k)]) for s in seeds
             ]
-            diffs = [100 * (x - y) for x, y in pairs if x is not None and y is not None]
+            diffs = [100 * (x - y) for x, y in values if x is not None and y is not None]
             cells.append(_fmt_diff(diffs))
         test = [100 * (by[a, s]["test_accuracy"] - by[b, s]["test_accuracy"]) for s in seeds]
         lines.append(
-            f"| {a} − {b} | {len(seeds)} | " + " | ".join(cells) + f" | {_fmt_diff(test)} |"
+            f"| {a} − {b} | {len(seeds)} | " + " | ".join(cells) + f" | {_fmt_diff(test)} | "
+            f"{_wins(diffs)} |"
         )
     return "\n".join(lines)
 
