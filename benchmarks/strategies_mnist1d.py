@@ -39,7 +39,7 @@ PYTHONPATH=. python benchmarks/strategies_mnist1d.py --strategies evolution:popu
 # Medians per strategy and paired differences over seeds (markdown):
 PYTHONPATH=. python benchmarks/strategies_mnist1d.py --summarize
 # The same, appended as a dated section of benchmarks/RESULTS.md:
-PYTHONPATH=. python benchmarks/strategies_mnist1d.py --summarize --record
+PYTHONPATH=. python benchmarks/strategies_mnist1d.py --summarize --record --reading reading.txt
 ```
 """
 
@@ -327,7 +327,9 @@ def main(argv=None) -> None:
         "--record", action="store_true", help="with --summarize: append to RESULTS.md"
     )
     parser.add_argument(
-        "--reading", default="", help="with --record: the paragraph that reads the table"
+        "--reading",
+        default="",
+        help="with --record: a text file with the paragraph that reads the table",
     )
     args = parser.parse_args(argv)
     args.strategies = [s for s in args.strategies.split(",") if s]
@@ -339,7 +341,8 @@ def main(argv=None) -> None:
         if args.record:
             seeds = len({r["seed"] for r in rows
                          if r["trials"] == args.trials and r["epochs"] == args.epochs})  # fmt: skip
-            record(table, args.reading, args.trials, args.epochs, seeds)
+            reading = pathlib.Path(args.reading).read_text() if args.reading else ""
+            record(table, reading, args.trials, args.epochs, seeds)
         return
     run(args)
 
