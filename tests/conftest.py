@@ -33,6 +33,17 @@ def toy_data():
     return make_data
 
 
+def pytest_configure(config):
+    """Under `pytest -n auto`, idle workers take queued tests from busy ones (xdist worksteal).
+
+    xdist's default `load` mode hands each worker a fixed block of the
+    collection at the start; the block holding the slow tests then runs
+    alone at the end.
+    """
+    if getattr(config.option, "dist", None) == "load":
+        config.option.dist = "worksteal"
+
+
 def pytest_collection_modifyitems(config, items):
     """Runs the tests marked slow first (stable order otherwise).
 
