@@ -123,7 +123,7 @@ def broken(change):
         ),
         (
             broken(lambda t: t["segments"][1].update(inputs=["join"])),
-            "inputs must be 'input' or earlier segments",
+            "inputs must be 'input', 'input:NAME' .one of several inputs. or earlier segments",
         ),
         (broken(lambda t: t["segments"][2].update(name="left")), "names must be unique"),
         (
@@ -227,3 +227,116 @@ def test_canonical_key_ignores_parameters_the_network_does_not_use():
         canonical = space.canonicalize(sample)
         assert space.canonicalize(canonical) == canonical
         assert space.describe(canonical) == space.describe(sample)
+
+
+TWO_INPUTS = {
+    "name": "meta_and_signal",
+    "segments": [
+        {
+            "name": "meta",
+            "type": "op",
+            "inputs": ["input:meta"],
+            "params": {"op": "dense", "width": [4, 8]},
+        },
+        {
+            "name": "signal",
+            "type": "op",
+            "inputs": ["input:signal"],
+            "params": {"op": ["conv", "sepconv"], "width": 8},
+        },
+        {"name": "signal_pool", "type": "head", "inputs": ["signal"]},
+        {
+            "name": "join",
+            "type": "merge",
+            "inputs": ["meta", "signal_pool"],
+            "params": {"merge": ["add", "concat"]},
+        },
+    ],
+}
+
+
+def _meta_and_signal(n=96):
+    rng = np.random.default_rng(0)
+    meta = rng.normal(size=(n, 3)).astype("float32")
+    signal = rng.normal(size=(n, 10, 1)).astype("float32")
+    return meta, signal, (meta[:, 0] > 0).astype("int32")
+
+
+def test_a_template_reads_several_named_inputs(tmp_path):
+    meta, signal, y = _meta_and_signal()
+    space = TemplateSpace(TWO_INPUTS)
+    assert space.input_names == ["meta", "signal"]
+    result = kerasnas.search(
+        {"meta": meta, "signal": signal},
+        y,
+        space=space,
+        max_trials=2,
+        epochs=1,
+        directory=tmp_path,
+        verbose=0,
+        executor="local",
+    )
+    model = result.best_model
+    assert sorted(t.name for t in model.inputs) == ["meta", "signal"]
+    assert model.predict({"meta": meta, "signal": signal}, verbose=0).shape == (96, 2)
+    # Each input is normalised with its own statistics.
+    assert {"meta_normalization", "signal_normalization"} <= {layer.name for layer in model.layers}
+
+
+def test_a_template_reads_list_inputs_by_position(tmp_path):
+    meta, signal, y = _meta_and_signal()
+    template = json.loads(
+        json.dumps(TWO_INPUTS).replace("input:meta", "input:0").replace("input:signal", "input:1")
+    )
+    result = kerasnas.search(
+        [meta, signal],
+        y,
+        space=TemplateSpace(template),
+        max_trials=1,
+        epochs=1,
+        directory=tmp_path,
+        verbose=0,
+        executor="local",
+    )
+    assert result.best_model.predict([meta, signal], verbose=0).shape == (96, 2)
+
+
+@pytest.mark.parametrize(
+    "x, message",
+    [
+        ("single", r"reads several inputs \['meta', 'signal'\].*the data has one input"),
+        (
+            {"meta": 0, "other": 0},
+            r"missing from the data: \['signal'\]; not read by any segment: \['other'\]",
+        ),
+    ],
+)
+def test_a_template_refuses_data_whose_inputs_it_does_not_read(x, message, tmp_path):
+    meta, signal, y = _meta_and_signal(40)
+    data = meta if x == "single" else {"meta": meta, "other": signal}
+    with pytest.raises(ValueError, match=message):
+        kerasnas.search(
+            data, y, space=TemplateSpace(TWO_INPUTS), max_trials=1, directory=tmp_path, verbose=0
+        )
+    assert not (tmp_path / "journal.jsonl").exists() or not any(
+        '"trial"' in line for line in (tmp_path / "journal.jsonl").read_text().splitlines()
+    )
+
+
+def test_a_one_input_template_on_several_inputs_says_how_to_name_them(tmp_path):
+    meta, signal, y = _meta_and_signal(40)
+    with pytest.raises(ValueError, match=r"read them as \['input:meta', 'input:signal'\]"):
+        kerasnas.search(
+            {"meta": meta, "signal": signal},
+            y,
+            space=TemplateSpace("mlp"),
+            max_trials=1,
+            directory=tmp_path,
+            verbose=0,
+        )
+
+
+def test_a_template_cannot_mix_the_single_input_with_named_ones():
+    template = json.loads(json.dumps(TWO_INPUTS).replace("input:signal", "input"))
+    with pytest.raises(ValueError, match="either the one input 'input' or several named inputs"):
+        TemplateSpace(template)

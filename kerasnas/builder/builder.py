@@ -71,7 +71,8 @@ class ModelBuilder:
         if self.input_kind != "single" and not takes_several:
             raise ValueError(
                 "Several inputs (a dict or list of input shapes) need a space whose body "
-                "takes them, such as kerasnas.spaces.FunctionSpace. Received: "
+                "takes them: a kerasnas.spaces.FunctionSpace, or a TemplateSpace whose "
+                "segments read 'input:NAME'. Received: "
                 f"input_shape={input_shape!r} with space {type(space).__name__}"
             )
         self.normalization = None

@@ -32,7 +32,10 @@ Parameter values:
   otherwise the parameter keeps its default.
 
 Segments without `"inputs"` read the previous segment (the first reads
-`"input"`). A segment with several inputs merges them first, by its
+`"input"`). With several inputs (data given as a dict or list of arrays),
+segments read them as `"input:NAME"` (a dict key) or `"input:0"`,
+`"input:1"`, ... (list positions) instead of `"input"`; every input must
+be read by some segment. A segment with several inputs merges them first, by its
 `merge` parameter (`"add"` or `"concat"`, default `"add"`), reconciling
 shapes as `kerasnas.layers.merge` does. The output is the last segment
 unless `"output"` names another. See `SEGMENT_TYPES` for the types and
@@ -55,6 +58,7 @@ from kerasnas.spaces.decisions import Categorical, Condition, _is_json_scalar
 from kerasnas.spaces.space import Architecture, SearchSpace
 
 INPUT = "input"
+NAMED_INPUT = "input:"
 BLOCKS = (
     "conv",
     "sepconv",
@@ -441,10 +445,11 @@ def normalize_template(template: Mapping[str, Any]) -> dict:
         if extra:
             _fail(where, f"unknown keys {extra}; allowed: name, type, inputs, params", str(extra))
         name = segment.get("name")
-        if not isinstance(name, str) or not name or "." in name or name == INPUT:
+        if not isinstance(name, str) or not name or "." in name or _is_input(name):
             _fail(
                 where,
-                f"'name' must be a non-empty string without '.', not '{INPUT}'",
+                f"'name' must be a non-empty string without '.', not '{INPUT}' or "
+                f"'{NAMED_INPUT}...'",
                 f"name={name!r}",
             )
         if name in names:
@@ -461,10 +466,11 @@ def normalize_template(template: Mapping[str, Any]) -> dict:
                 where, "'inputs' must be a non-empty list of earlier segments", f"inputs={inputs!r}"
             )
         for source in inputs:
-            if source != INPUT and source not in names:
+            if not _is_input(source) and source not in names:
                 _fail(
                     where,
-                    f"inputs must be '{INPUT}' or earlier segments {names}",
+                    f"inputs must be '{INPUT}', '{NAMED_INPUT}NAME' (one of several inputs) "
+                    f"or earlier segments {names}",
                     f"inputs={inputs!r}",
                 )
         if len(set(inputs)) != len(inputs):
@@ -503,8 +509,45 @@ def normalize_template(template: Mapping[str, Any]) -> dict:
             f"segments {unused} do not lead to the output '{output}'; connect or remove them",
             f"output={output!r}",
         )
+    sources = template_inputs(data)
+    if INPUT in sources and len(sources) > 1:
+        _fail(
+            "",
+            f"a template reads either the one input '{INPUT}' or several named inputs "
+            f"'{NAMED_INPUT}NAME', not both",
+            f"inputs {sources}",
+        )
     data.setdefault("name", "template")
     return data
+
+
+def _is_input(source) -> bool:
+    """Whether a segment source is the model input (`"input"` or `"input:NAME"`)."""
+    return isinstance(source, str) and (
+        source == INPUT or (source.startswith(NAMED_INPUT) and len(source) > len(NAMED_INPUT))
+    )
+
+
+def template_inputs(template: Mapping[str, Any]) -> list[str]:
+    """The input sources a normalised template reads, in order of first use.
+
+    Example:
+
+    ```python
+    from kerasnas.spaces.template import normalize_template, template_inputs
+    template = normalize_template({"segments": [
+        {"name": "a", "type": "op", "inputs": ["input:meta"], "params": {"op": "dense"}},
+        {"name": "b", "type": "op", "inputs": ["input:signal"], "params": {"op": "conv"}},
+        {"name": "head", "type": "head", "inputs": ["a", "b"]}]})
+    template_inputs(template)  # ['input:meta', 'input:signal']
+    ```
+    """
+    seen: list[str] = []
+    for segment in template["segments"]:
+        for source in segment["inputs"]:
+            if _is_input(source) and source not in seen:
+                seen.append(source)
+    return seen
 
 
 def _params_of(kind: str, num_inputs: int) -> list[Param]:
@@ -550,7 +593,7 @@ def _ancestors(segments: list[dict], output: str) -> set[str]:
     seen, todo = set(), [output]
     while todo:
         name = todo.pop()
-        if name in seen or name == INPUT:
+        if name in seen or _is_input(name):
             continue
         seen.add(name)
         todo.extend(by_name[name]["inputs"])
@@ -703,8 +746,57 @@ class TemplateSpace(SearchSpace):
                 result[decision.name] = arch[decision.name]
         return self.validate(result)
 
+    @property
+    def input_names(self) -> list[str]:
+        """The named inputs the template reads (`NAME` of `"input:NAME"`); empty for one input."""
+        return [s[len(NAMED_INPUT) :] for s in template_inputs(self.template) if s != INPUT]
+
+    @property
+    def accepts_multiple_inputs(self) -> bool:
+        """Whether the template reads several named inputs."""
+        return bool(self.input_names)
+
+    def check_input_shape(self, kind: str, shape) -> None:
+        """Refuses data whose inputs are not the ones the template reads.
+
+        Args:
+            kind: `"single"`, `"dict"` or `"list"` (how the data holds its inputs).
+            shape: the sample shape, or a dict or list of them.
+
+        Raises:
+            ValueError: naming the template's inputs and the data's.
+        """
+        names = self.input_names
+        if kind == "single":
+            if names:
+                raise ValueError(
+                    f"Template '{self.name}' reads several inputs {names} ('input:NAME'), but "
+                    f"the data has one input. Received: input_shape={tuple(shape)!r}"
+                )
+            return
+        available = list(shape) if kind == "dict" else [str(i) for i in range(len(shape))]
+        if not names:
+            raise ValueError(
+                f"Template '{self.name}' reads the one input 'input', but the data has several "
+                f"inputs: read them as {[NAMED_INPUT + n for n in available]}. Received: "
+                f"input_shape={shape!r}"
+            )
+        missing = [n for n in names if n not in available]
+        unused = [n for n in available if n not in names]
+        if missing or unused:
+            raise ValueError(
+                f"Template '{self.name}' reads inputs {names}, the data has {available} "
+                f"(missing from the data: {missing}; not read by any segment: {unused}). "
+                f"Received: input_shape={shape!r}"
+            )
+
     def build_body(self, architecture: Architecture, inputs):
-        outputs = {INPUT: inputs}
+        if isinstance(inputs, Mapping):
+            outputs = {f"{NAMED_INPUT}{k}": v for k, v in inputs.items()}
+        elif isinstance(inputs, (list, tuple)):
+            outputs = {f"{NAMED_INPUT}{i}": v for i, v in enumerate(inputs)}
+        else:
+            outputs = {INPUT: inputs}
         for segment in self.template["segments"]:
             name = segment["name"]
             params = self._params(architecture, segment)
