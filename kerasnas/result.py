@@ -527,13 +527,18 @@ class SearchResult:
 
 
 def _sample_inputs(data):
+    """Up to 8 samples for the export's checks: an array, or a dict or list of arrays."""
+    import numpy as np
+
+    from kerasnas.data import map_inputs
+
     if data is None:
         return None
     if not data.is_dataset:
         source = data.test if data.test is not None else data.validation
-        return source[0][:8]
+        return map_inputs(source[0], lambda v, _: v[:8])
     for batch in data.validation.take(1):
-        return batch[0].numpy()[:8]
+        return map_inputs(batch[0], lambda v, _: np.asarray(v)[:8])
     return None
 
 

@@ -158,3 +158,110 @@ def test_a_failed_check_leaves_no_version_behind(finished_search, tmp_path):
     with pytest.raises(ExportVerificationError, match="differs from the Keras model"):
         finished_search.export(tmp_path / "strict", tolerance=-1.0)
     assert not (tmp_path / "strict").exists() or not any((tmp_path / "strict").iterdir())
+
+
+def test_the_signature_check_names_what_the_saved_model_lacks(finished_search, tmp_path):
+    from kerasnas.export import ExportVerificationError
+    from kerasnas.export.verify import check_signature_def
+
+    info = finished_search.export(tmp_path / "sig", measure_latency=False, serving_config=False)
+    shown = check_signature_def(info.path, {"inputs": (16, 2)}, ["logits", "probabilities"])
+    assert shown["inputs"] == {"inputs": (-1, 16, 2)}
+    with pytest.raises(
+        ExportVerificationError, match=r"input 'inputs' float32 with shape \(-1, 16, 3\)"
+    ):
+        check_signature_def(info.path, {"inputs": (16, 3)}, ["logits"])
+    with pytest.raises(ExportVerificationError, match="output 'scores'"):
+        check_signature_def(info.path, {"inputs": (16, 2)}, ["scores"])
+
+
+def _two_input_search(tmp_path, as_dict=True):
+    from kerasnas.spaces import TemplateSpace
+
+    rng = np.random.default_rng(0)
+    meta = rng.normal(size=(96, 3)).astype("float32")
+    signal = rng.normal(size=(96, 10, 1)).astype("float32")
+    y = (meta[:, 0] > 0).astype("int32")
+    names = ("input:meta", "input:signal") if as_dict else ("input:0", "input:1")
+    template = {
+        "segments": [
+            {"name": "meta", "type": "op", "inputs": [names[0]], "params": {"op": "dense"}},
+            {"name": "signal", "type": "op", "inputs": [names[1]], "params": {"op": "conv"}},
+            {"name": "pool", "type": "head", "inputs": ["signal"]},
+            {"name": "join", "type": "merge", "inputs": ["meta", "pool"]},
+        ]
+    }
+    x = {"meta": meta, "signal": signal} if as_dict else [meta, signal]
+    result = kerasnas.search(
+        x,
+        y,
+        space=TemplateSpace(template),
+        max_trials=1,
+        epochs=1,
+        directory=tmp_path / "search",
+        verbose=0,
+        executor="local",
+    )
+    return result, meta, signal
+
+
+@pytest.mark.slow
+def test_a_model_with_several_inputs_exports_and_serves_without_kerasnas(tmp_path):
+    result, meta, signal = _two_input_search(tmp_path)
+    info = result.export(tmp_path / "two_inputs", formats=("keras",), check_cli=True)
+    inputs = info.signatures["serving_default"]["inputs"]
+    assert inputs == {
+        "meta": {"shape": [None, 3], "dtype": "float32"},
+        "signal": {"shape": [None, 10, 1], "dtype": "float32"},
+    }
+    expected = result.best_model.predict({"meta": meta[:5], "signal": signal[:5]}, verbose=0)
+    request = json.loads((info.path / "assets.extra" / "rest_request.json").read_text())
+    assert sorted(request["instances"][0]) == ["meta", "signal"]
+    assert np.asarray(request["instances"][0]["signal"]).shape == (10, 1)
+    card = json.loads((info.path / "model_card.json").read_text())
+    assert [i["name"] for i in card["inputs"]] == ["meta", "signal"]
+    assert all("normalisation baked" in i["preprocessing"] for i in card["inputs"])
+    assert (
+        "Input `signal`: float32, shape [None, 10, 1]" in (info.path / "MODEL_CARD.md").read_text()
+    )
+    np.save(tmp_path / "meta.npy", meta[:5])
+    np.save(tmp_path / "signal.npy", signal[:5])
+    script = (
+        "import sys, numpy as np, tensorflow as tf\n"
+        f"serve = tf.saved_model.load({str(info.path)!r}).signatures['serving_default']\n"
+        f"meta, signal = (np.load({str(tmp_path)!r} + f'/{{n}}.npy') for n in ('meta', 'signal'))\n"
+        "out = serve(meta=tf.constant(meta), signal=tf.constant(signal))['probabilities']\n"
+        "assert not [m for m in sys.modules if m.startswith('kerasnas')]\n"
+        "print(out.numpy().tolist())\n"
+    )
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH="")
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    served = np.asarray(json.loads(done.stdout.strip().splitlines()[-1]))
+    np.testing.assert_allclose(served, expected, atol=1e-5)
+
+
+def test_list_inputs_are_served_under_their_input_names(tmp_path):
+    result, meta, signal = _two_input_search(tmp_path, as_dict=False)
+    info = result.export(
+        tmp_path / "listed", measure_latency=False, check_cli=False, serving_config=False
+    )
+    assert sorted(info.signatures["serving_default"]["inputs"]) == ["inputs_0", "inputs_1"]
+    serve = tf.saved_model.load(str(info.path)).signatures["serving_default"]
+    out = serve(inputs_0=tf.constant(meta[:3]), inputs_1=tf.constant(signal[:3]))
+    expected = result.best_model.predict([meta[:3], signal[:3]], verbose=0)
+    np.testing.assert_allclose(out["probabilities"].numpy(), expected, atol=1e-5)
+
+
+def test_several_inputs_refuse_single_input_formats_before_writing(tmp_path):
+    result, _, _ = _two_input_search(tmp_path)
+    with pytest.raises(ValueError, match=r"Formats \['tflite'\] are written for models with one"):
+        result.export(tmp_path / "refused", formats=("tflite",))
+    assert not (tmp_path / "refused").exists() or existing_versions(tmp_path / "refused") == []

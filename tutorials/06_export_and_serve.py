@@ -15,9 +15,9 @@ Accelerator: None
 A search is only useful if its result can be deployed. `result.export(...)`
 writes TensorFlow Serving's layout, `<base_path>/<version>/`, and only puts a
 version in place after checking it: reloaded with `tf.saved_model.load`, its
-serving signature compared with the Keras model, its signature listed by
-`saved_model_cli show`, its graph free of pinned devices, and its warmup
-requests replayed.
+serving signature compared with the Keras model, its SignatureDef checked
+(the names, dtypes and shapes `saved_model_cli show` lists), its graph free
+of pinned devices, and its warmup requests replayed.
 
 TensorFlow Serving itself is not installed here, so this tutorial exercises
 the exported model in process exactly the way the server calls it.
@@ -75,8 +75,9 @@ for row in info.latency:
 """
 ## What TF Serving sees
 
-`saved_model_cli show` is the tool TF Serving users reach for; the export ran
-it as one of its checks. Its output lists the named input `inputs` with a
+`saved_model_cli show` is the tool TF Serving users reach for; the export
+checked the same SignatureDef in process (`check_cli=True` also runs the
+tool). Its output lists the named input `inputs` with a
 dynamic batch axis (-1) and the named outputs.
 """
 

@@ -15,11 +15,23 @@ class ExportFormatError(KerasNASError):
     """A requested format could not be written or does not reproduce the model."""
 
 
-def check_formats(formats) -> tuple:
-    """Validates the `formats=` argument.
+#: Formats whose converters and checks here take a model with one input.
+SINGLE_INPUT_FORMATS = ("tflite", "onnx")
+
+
+def check_formats(formats, num_inputs: int = 1) -> tuple:
+    """Validates the `formats=` argument before anything is written.
+
+    Args:
+        formats: the format names asked for.
+        num_inputs: how many inputs the exported model has.
+
+    Returns:
+        The formats as a tuple.
 
     Raises:
-        ValueError: naming unknown formats.
+        ValueError: naming unknown formats, or TFLite/ONNX for a model with
+            several inputs.
     """
     formats = tuple(formats or ())
     unknown = [f for f in formats if f not in FORMATS]
@@ -27,6 +39,13 @@ def check_formats(formats) -> tuple:
         raise ValueError(
             f"Unknown export formats {unknown}; known: {list(FORMATS)} (the SavedModel is "
             f"always written). Received: formats={formats!r}"
+        )
+    single = [f for f in formats if f in SINGLE_INPUT_FORMATS]
+    if single and num_inputs > 1:
+        raise ValueError(
+            f"Formats {single} are written for models with one input; this model has "
+            f"{num_inputs}. The SavedModel serves every input; ask for formats=('keras',) "
+            f"or none. Received: formats={formats!r}"
         )
     return formats
 

@@ -45,6 +45,43 @@ def text_diagram(model) -> list[str]:
     return lines
 
 
+def serving_inputs_card(model) -> list[dict]:
+    """One card entry per serving input: name, shape, dtype and the preprocessing to apply.
+
+    Example:
+
+    ```python
+    import keras
+    from kerasnas.export.model_card import serving_inputs_card
+    inputs = keras.Input((4,), name="inputs")
+    model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+    serving_inputs_card(model)[0]["shape"]  # [None, 4]
+    ```
+    """
+    from kerasnas.export.inputs import serving_input_shapes
+
+    layer_names = {layer.name for layer in model.layers}
+    shapes = serving_input_shapes(model)
+    entries = []
+    for (name, shape), tensor in zip(shapes.items(), model.inputs):
+        normalised = f"{tensor.name}_normalization" in layer_names or (
+            len(shapes) == 1 and "normalization" in layer_names
+        )
+        entries.append(
+            {
+                "name": name,
+                "shape": [None, *shape],
+                "dtype": "float32",
+                "preprocessing": (
+                    "per-channel normalisation baked into the model: send raw inputs"
+                    if normalised
+                    else "none: send inputs as the model was trained on them"
+                ),
+            }
+        )
+    return entries
+
+
 def build_model_card(result, record, model) -> dict:
     """Collects a model card for one trial of a search.
 
@@ -70,8 +107,7 @@ def build_model_card(result, record, model) -> dict:
     if result.data is not None and result.data.test is not None:
         test = evaluate_model(model, result.data.test)
     task = result.builder.task.to_json() if result.builder is not None else None
-    shape = [None] + [int(d) for d in model.inputs[0].shape[1:]]
-    layer_names = {layer.name for layer in model.layers}
+    inputs = serving_inputs_card(model)
     return {
         "model_name": model.name,
         "created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
@@ -86,16 +122,8 @@ def build_model_card(result, record, model) -> dict:
         "params": count_params(model),
         "flops": count_flops(model),
         "metrics": {"validation": validation, "training": training, "test": test},
-        "input": {
-            "name": "inputs",
-            "shape": shape,
-            "dtype": "float32",
-            "preprocessing": (
-                "per-channel normalisation baked into the model: send raw inputs"
-                if "normalization" in layer_names
-                else "none: send inputs as the model was trained on them"
-            ),
-        },
+        "inputs": inputs,
+        **({"input": inputs[0]} if len(inputs) == 1 else {}),
         "task": task,
         "search": {
             "directory": str(result.directory),
@@ -278,11 +306,13 @@ def render_markdown(card: dict[str, Any]) -> str:
                 f"| {row['batch_size']} | {row['median_ms']:.3f} | {row.get('p99_ms', float('nan')):.3f} |"
             )
         lines.append("")
-    inp = card.get("input", {})
+    inputs = card.get("inputs") or [card.get("input", {})]
+    lines += ["## Serving", ""]
     lines += [
-        "## Serving",
-        "",
-        f"- Input `{inp.get('name')}`: float32, shape {inp.get('shape')}; {inp.get('preprocessing')}",
+        f"- Input `{inp.get('name')}`: float32, shape {inp.get('shape')}; {inp.get('preprocessing')}"
+        for inp in inputs
+    ]
+    lines += [
         f"- Task: {describe_task(card.get('task'))}",
         "",
         "## Provenance",

@@ -12,10 +12,18 @@ from typing import Any
 import numpy as np
 
 from kerasnas.export import formats as formats_lib
+from kerasnas.export.inputs import (
+    INPUT_NAME,
+    keras_inputs,
+    sample_batch,
+    serving_input_shapes,
+    take,
+)
 from kerasnas.export.model_card import render_markdown
 from kerasnas.export.precision import mixed_precision_copy
 from kerasnas.export.verify import (
     ExportVerificationError,
+    check_signature_def,
     check_with_saved_model_cli,
     compare_with_keras,
     hard_coded_devices,
@@ -27,7 +35,6 @@ from kerasnas.export.warmup import (
 )
 from kerasnas.jsonio import write_json
 
-INPUT_NAME = "inputs"
 ARCHITECTURE_FILE = "architecture.json"
 MODEL_CARD_FILE = "model_card.json"
 LATENCY_BATCH_SIZES = (1, 32, 256)
@@ -181,24 +188,26 @@ def _next_version(base: pathlib.Path, version: int | None, overwrite: bool) -> i
     return int(version)
 
 
-def _serving_functions(serving_model, spec, jit_compile: bool):
+def _serving_functions(serving_model, shapes: dict, jit_compile: bool):
+    """The exported functions; each takes `{serving input name: float32 tensor}`."""
     import tensorflow as tf
 
     outputs = serving_model.output
+    specs = {n: tf.TensorSpec((None,) + shape, tf.float32, name=n) for n, shape in shapes.items()}
     functions = {}
 
-    @tf.function(input_signature=[spec], jit_compile=jit_compile)
+    @tf.function(input_signature=[specs], jit_compile=jit_compile)
     def serve(inputs):
-        result = serving_model(inputs, training=False)
+        result = serving_model(keras_inputs(inputs), training=False)
         return {k: tf.cast(v, tf.float32, name=k) for k, v in result.items()}
 
     functions["serving_default"] = serve
     if "probabilities" in outputs:
 
-        @tf.function(input_signature=[spec], jit_compile=jit_compile)
+        @tf.function(input_signature=[specs], jit_compile=jit_compile)
         def classes(inputs):
             probabilities = tf.cast(
-                serving_model(inputs, training=False)["probabilities"], tf.float32
+                serving_model(keras_inputs(inputs), training=False)["probabilities"], tf.float32
             )
             return {
                 "classes": tf.argmax(probabilities, axis=-1, name="classes"),
@@ -210,24 +219,39 @@ def _serving_functions(serving_model, spec, jit_compile: bool):
 
 
 def serving_latency(
-    path: pathlib.Path, sample_shape: tuple, batch_sizes=LATENCY_BATCH_SIZES, repeats: int = 20
+    path: pathlib.Path, sample_shape, batch_sizes=LATENCY_BATCH_SIZES, repeats: int = 20
 ) -> list[dict]:
-    """Times the reloaded `serving_default` signature on CPU (median and p99 ms)."""
+    """Times the reloaded `serving_default` signature on CPU (median and p99 ms).
+
+    Args:
+        path: the version directory.
+        sample_shape: the shape of one sample, or `{serving input name: shape}`
+            for a model with several inputs.
+        batch_sizes: the batch sizes timed.
+        repeats: timed calls per batch size (after 3 untimed ones).
+
+    Returns:
+        One `{"batch_size", "median_ms", "p99_ms"}` row per batch size.
+    """
     import time
 
     import tensorflow as tf
 
+    shapes = dict(sample_shape) if isinstance(sample_shape, dict) else {INPUT_NAME: sample_shape}
     signature = tf.saved_model.load(str(path)).signatures["serving_default"]
     rng = np.random.default_rng(0)
     rows = []
     for size in batch_sizes:
-        x = tf.constant(rng.normal(size=(size,) + sample_shape).astype("float32"))
+        feed = {
+            n: tf.constant(rng.normal(size=(size,) + tuple(s)).astype("float32"))
+            for n, s in shapes.items()
+        }
         for _ in range(3):
-            signature(**{INPUT_NAME: x})
+            signature(**feed)
         times = []
         for _ in range(repeats):
             start = time.perf_counter()
-            out = signature(**{INPUT_NAME: x})
+            out = signature(**feed)
             next(iter(out.values())).numpy()
             times.append((time.perf_counter() - start) * 1000.0)
         rows.append(
@@ -256,7 +280,7 @@ def export_saved_model(
     warmup: bool | str = "auto",
     formats=(),
     measure_latency: bool = True,
-    check_cli: bool = True,
+    check_cli: bool = False,
     source_fingerprint: str | None = None,
     serving_config: bool = True,
     version_policy="latest",
@@ -267,15 +291,17 @@ def export_saved_model(
     them `architecture.json`, `model_card.json` and `MODEL_CARD.md`, and
     `assets.extra/` with TF Serving warmup requests and an example REST
     request and response. Signatures: `serving_default` (input `inputs`,
-    float32 with a dynamic batch axis; outputs `logits` and `probabilities`
+    float32 with a dynamic batch axis, or for a model with several inputs
+    one such input per Keras input, under its name; outputs `logits` and `probabilities`
     for classifiers, `predictions` for regressors) and, for classifiers,
     `classes` (class index and its probability). No device is pinned in the
     graph, so the same export serves on CPU or GPU.
 
     The version directory appears only once complete and verified: it is
     written aside, reloaded with `tf.saved_model.load`, its serving outputs
-    compared with the Keras model, its signature checked with
-    `saved_model_cli show`, its graph checked for hard-coded devices, and its
+    compared with the Keras model, its `serving_default` SignatureDef
+    checked (names, dtypes, shapes: what `saved_model_cli show` lists), its
+    graph checked for hard-coded devices, and its
     warmup requests replayed; then it is moved into place. Any failed check
     raises and leaves nothing behind.
 
@@ -291,7 +317,7 @@ def export_saved_model(
     ```
 
     Args:
-        model: a Keras model with one input.
+        model: a Keras model (one input, or several with distinct names).
         base_path: the model base path (its last folder is the model name).
         version: version number; default the next free one (1 at first).
         overwrite: replace an existing version.
@@ -299,7 +325,9 @@ def export_saved_model(
         model_card: a dict written to `model_card.json` and `MODEL_CARD.md`
             (latency and export details are added).
         task: unused; kept for callers that pass the `Task`.
-        sample_inputs: inputs for the checks and examples (random if None).
+        sample_inputs: inputs for the checks and examples (random if None):
+            an array, or for several inputs a dict keyed by input name or a
+            list in the model's input order.
         verify: run the checks (strongly recommended).
         tolerance: largest allowed difference between the reloaded SavedModel
             and the Keras model it was written from (default 1e-5). With
@@ -313,9 +341,13 @@ def export_saved_model(
             extra); `"auto"` writes them when it is installed and warns
             otherwise; `False` skips them.
         formats: extra formats to write: `"keras"` (`model.keras`),
-            `"tflite"` (`model.tflite`), `"onnx"` (`model.onnx`, optional extra).
+            `"tflite"` (`model.tflite`), `"onnx"` (`model.onnx`, optional
+            extra). TFLite and ONNX are written for single-input models only.
         measure_latency: time the serving signature at batch 1, 32 and 256.
-        check_cli: include the `saved_model_cli show` check.
+        check_cli: also run TensorFlow's `saved_model_cli show` in a
+            subprocess and check what it prints. The signature it shows is
+            always checked in process from `saved_model.pb`; the subprocess
+            adds about 10 s here, most of it TensorFlow's import.
         source_fingerprint: identifies what is exported (the kept model's
             bytes and the options). When a version under `base_path` carries
             the same fingerprint and no `version` is asked for, that version
@@ -334,19 +366,15 @@ def export_saved_model(
 
     Raises:
         FileExistsError: if the version exists and `overwrite` is False.
+        ValueError: if `sample_inputs` do not match the model's inputs.
         ExportVerificationError: if a check fails.
         ExportFormatError: if a requested extra format cannot be written.
     """
     import keras
-    import tensorflow as tf
 
     del task
-    if len(model.inputs) != 1:
-        raise ValueError(
-            f"export_saved_model supports models with one input. Received: a model with "
-            f"{len(model.inputs)} inputs"
-        )
-    formats = formats_lib.check_formats(formats)
+    shapes = serving_input_shapes(model)
+    formats = formats_lib.check_formats(formats, num_inputs=len(shapes))
     if serving_config:
         from kerasnas.export.serving_config import _check_policy
 
@@ -369,16 +397,13 @@ def export_saved_model(
 
     served_model = mixed_precision_copy(model) if mixed_precision else model
     outputs = output_layers(served_model)
-    serving_model = keras.Model(served_model.inputs[0], outputs, name=f"{model.name}_serving")
-    sample_shape = tuple(int(d) for d in model.inputs[0].shape[1:])
-    spec = tf.TensorSpec((None,) + sample_shape, tf.float32, name=INPUT_NAME)
-    if sample_inputs is None:
-        sample_inputs = np.random.default_rng(0).normal(size=(4,) + sample_shape)
-    sample_inputs = np.asarray(sample_inputs, dtype="float32")
+    model_inputs = served_model.inputs[0] if len(shapes) == 1 else served_model.inputs
+    serving_model = keras.Model(model_inputs, outputs, name=f"{model.name}_serving")
+    samples = sample_batch(sample_inputs, shapes)
 
     archive = keras.export.ExportArchive()
     archive.track(serving_model)
-    for name, fn in _serving_functions(serving_model, spec, jit_compile).items():
+    for name, fn in _serving_functions(serving_model, shapes, jit_compile).items():
         archive.add_endpoint(name, fn)
     options = {
         "mixed_precision": mixed_precision,
@@ -389,30 +414,27 @@ def export_saved_model(
     try:
         archive.write_out(str(staging), verbose=False)
         max_diff, signatures, served = compare_with_keras(
-            staging,
-            serving_model,
-            sample_inputs,
-            INPUT_NAME,
-            tolerance if verify else float("inf"),
+            staging, serving_model, samples, tolerance if verify else float("inf")
         )
         if mixed_precision:
-            options["float16_max_abs_diff"] = _float16_deviation(model, sample_inputs, served)
+            options["float16_max_abs_diff"] = _float16_deviation(model, samples, served)
         if verify:
             pinned = hard_coded_devices(staging)
             if pinned:
                 raise ExportVerificationError(
                     f"The graph pins nodes to devices, which breaks GPU serving: {pinned[:5]}"
                 )
+            check_signature_def(staging, shapes, sorted(outputs))
             if check_cli:
-                check_with_saved_model_cli(staging, INPUT_NAME, sample_shape, sorted(outputs))
+                check_with_saved_model_cli(staging, shapes, sorted(outputs))
         options["warmup"] = _resolve_warmup(warmup)
         if options["warmup"]:
-            write_warmup_requests(staging, base.resolve().name, sample_inputs)
+            write_warmup_requests(staging, base.resolve().name, samples)
             if verify:
                 _replay_warmup(staging)
-        write_rest_example(staging, sample_inputs[:2], {k: v[:2] for k, v in served.items()})
-        latency = serving_latency(staging, sample_shape) if measure_latency else []
-        extra_formats = _write_formats(formats, model, staging, sample_inputs, served)
+        write_rest_example(staging, take(samples, 2), {k: v[:2] for k, v in served.items()})
+        latency = serving_latency(staging, shapes) if measure_latency else []
+        extra_formats = _write_formats(formats, model, staging, samples, served)
         if architecture is not None:
             write_json(staging / ARCHITECTURE_FILE, dict(architecture))
         if model_card is not None:
@@ -459,11 +481,12 @@ FLOAT16_TOLERANCE = 2e-2
 XLA_TOLERANCE = 1e-4
 
 
-def _float16_deviation(model, sample_inputs, served) -> float:
+def _float16_deviation(model, samples: dict, served) -> float:
     """Largest difference between the float16 export and the float32 model."""
     import keras
 
-    reference = keras.Model(model.inputs[0], output_layers(model))(sample_inputs, training=False)
+    inputs = model.inputs[0] if len(samples) == 1 else model.inputs
+    reference = keras.Model(inputs, output_layers(model))(keras_inputs(samples), training=False)
     diff = max(
         float(np.max(np.abs(np.asarray(served[k], "float64") - np.asarray(v, "float64"))))
         for k, v in reference.items()
@@ -520,8 +543,9 @@ def _replay_warmup(version_dir: pathlib.Path) -> None:
         loaded.signatures[signature_name](**{k: tf.constant(v) for k, v in inputs.items()})
 
 
-def _write_formats(formats, model, staging, sample_inputs, served) -> dict:
+def _write_formats(formats, model, staging, samples: dict, served) -> dict:
     written = {}
+    sample_inputs = keras_inputs(samples)  # one array: TFLite and ONNX take one input
     expected = served.get("probabilities", next(iter(served.values())))
     for name in formats:
         if name == "keras":
