@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import kerasnas
+from kerasnas.builder import ModelBuilder, Task
 from kerasnas.errors import IncompatibleSearchError, InvalidArchitectureError
 from kerasnas.spaces import FunctionSpace
 
@@ -335,3 +336,40 @@ def test_when_and_default_arguments():
     ]
     assert space.validate({}) == {"kind": "linear", "bias": True}
     assert space.validate({"kind": "mlp"})["units"] == 4
+
+
+def both_flags(hp, inputs):
+    deep, wide = hp.boolean("deep"), hp.boolean("wide")
+    extra = hp.choice("extra", [8, 16], when={"deep": True, "wide": True})
+    x = inputs
+    if deep and wide:
+        x = keras.layers.Dense(extra, name="extra")(x)
+    return x
+
+
+def both_flags_inside_the_if(hp, inputs):
+    deep, wide = hp.boolean("deep"), hp.boolean("wide")
+    x = inputs
+    if deep and wide:
+        x = keras.layers.Dense(hp.choice("extra", [8, 16]), name="extra")(x)
+    return x
+
+
+def test_a_decision_under_two_choices_is_declared_with_when_and_built_only_then():
+    space = FunctionSpace(both_flags, input_shape=(4,))
+    assert space.size() == 5  # deep x wide, and extra only when both are True
+    builder = ModelBuilder(space, (4,), Task.infer(np.arange(2)))
+    both = builder.build({"deep": True, "wide": True, "extra": 16})
+    assert both.get_layer("extra").units == 16
+    one = builder.build({"deep": True, "wide": False})
+    assert "extra" not in {layer.name for layer in one.layers}
+    with pytest.raises(InvalidArchitectureError):
+        space.validate({"deep": True, "wide": False, "extra": 8})
+
+
+def test_a_decision_discovery_cannot_reach_says_how_to_declare_it():
+    space = FunctionSpace(both_flags_inside_the_if, input_shape=(4,))
+    assert [d.name for d in space.decisions] == ["deep", "wide"]
+    builder = ModelBuilder(space, (4,), Task.infer(np.arange(2)))
+    with pytest.raises(InvalidArchitectureError, match=r"ask for it before the `if`, with when="):
+        builder.build({"deep": True, "wide": True})

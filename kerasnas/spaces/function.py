@@ -274,9 +274,10 @@ class HyperParameters:
         if known is None:
             raise InvalidArchitectureError(
                 f"The build function asked for decision '{name}', which the space did not "
-                f"discover (discovered: {list(self._known)}). A decision that appears only "
-                "for a combination of several choices must be declared with "
-                "hp.conditional(...) or when=... so that discovery explores it."
+                f"discover (discovered: {list(self._known)}). Discovery changes one choice "
+                "at a time, so it does not reach a decision that exists only for a "
+                "combination of several choices (inside `if a and b:`): ask for it before "
+                "the `if`, with when={'a': ..., 'b': ...}, and use it inside."
             )
         if known.to_json()["choices"] != decision.to_json()["choices"]:
             raise InvalidArchitectureError(
@@ -316,6 +317,13 @@ class FunctionSpace(SearchSpace):
     gets the condition it showed, so inactive decisions are not part of an
     architecture. The result is an ordinary space of `Categorical`
     decisions.
+
+    Because discovery changes one choice at a time (then explores further
+    from each variant that showed new decisions), a decision asked for
+    only under a combination of choices that are all asked anyway
+    (`if hp.boolean("a") and hp.boolean("b"):`) is not seen. Ask for it
+    before the `if`, with `when={"a": True, "b": True}`: it is then
+    discovered, and is part of an architecture only when both hold.
 
     Example:
 
