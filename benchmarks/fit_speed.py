@@ -11,6 +11,9 @@ shared machine's load falls on all of them alike):
 - `dataset`: the arrays as a cached `tf.data` dataset built once (as a
   search would build it once), shuffled with each model's own seed,
   batched and prefetched.
+- `pipeline`: kerasnas's own `ArrayPipeline` (what `FitEvaluator` uses
+  by default): the arrays converted to tensors once, shuffled indices
+  gathered per batch, prefetched.
 - `jit`: `compile(jit_compile=True)` (XLA).
 - `no_grappler`: plain, with TensorFlow's graph optimiser (Grappler) off,
   which spends time on each new function's first call.
@@ -37,7 +40,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-VARIANTS = ("plain", "spe32", "dataset", "jit", "no_grappler")
+VARIANTS = ("plain", "spe32", "dataset", "pipeline", "jit", "no_grappler")
 
 
 def make_model(keras, input_shape, classes, **compile_options):
@@ -82,7 +85,10 @@ def measure(epochs: int, repeats: int) -> dict:
 
     from kerasnas.data import resolve_data
 
+    from kerasnas.evaluation.pipeline import ArrayPipeline
+
     data = resolve_data(data="mnist1d", seed=0)
+    pipeline = ArrayPipeline(data)
     (x, y), (xv, yv) = data.train, data.validation
     classes = int(y.max()) + 1
     base = tf.data.Dataset.from_tensor_slices((x, y)).cache()
@@ -109,6 +115,15 @@ def measure(epochs: int, repeats: int) -> dict:
                     validation_data=val_ds,
                     epochs=epochs,
                     verbose=0,
+                    callbacks=[timer.callback],
+                )
+            elif variant == "pipeline":
+                model.fit(
+                    pipeline.train(64, seed=repeat),
+                    validation_data=pipeline.validation(64),
+                    epochs=epochs,
+                    verbose=0,
+                    shuffle=False,
                     callbacks=[timer.callback],
                 )
             else:

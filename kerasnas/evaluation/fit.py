@@ -25,6 +25,9 @@ from kerasnas.objective import Objective
 from kerasnas.spaces.space import Architecture
 from kerasnas.validation import check_int
 
+#: Values of `FitEvaluator(input_pipeline=...)`.
+INPUT_PIPELINES = ("dataset", "arrays")
+
 
 class FitEvaluator(Evaluator):
     """Trains each candidate with `model.fit` and returns its best epoch's metrics.
@@ -104,6 +107,12 @@ class FitEvaluator(Evaluator):
             (`val_<name>`) can be objectives.
         class_weight: `{class_index: weight}` passed to `fit`. Per-sample
             weights come with the data (`SearchData.sample_weight`).
+        input_pipeline: how array data reaches `fit`: `"dataset"` (the
+            arrays become tensors once, and every trial draws shuffled,
+            prefetched batches from them: `kerasnas.evaluation.pipeline`)
+            or `"arrays"` (the arrays are given to each `fit`, which
+            converts them again each time). `tf.data` datasets are always
+            used as given.
 
     Raises:
         ValueError: for out-of-range settings or an unknown strategy.
@@ -132,8 +141,14 @@ class FitEvaluator(Evaluator):
         loss: Any = None,
         metrics: Any = None,
         class_weight: dict | None = None,
+        input_pipeline: str = "dataset",
     ):
         check_int("epochs", epochs, minimum=1)
+        if input_pipeline not in INPUT_PIPELINES:
+            raise ValueError(
+                f"`input_pipeline` must be one of {list(INPUT_PIPELINES)}. "
+                f"Received: input_pipeline={input_pipeline!r}"
+            )
         check_int("batch_size", batch_size, minimum=1)
         if not learning_rate > 0:
             raise ValueError(
@@ -189,6 +204,8 @@ class FitEvaluator(Evaluator):
         self.loss = loss
         self.metrics = metrics
         self.class_weight = _check_class_weight(class_weight)
+        self.input_pipeline = input_pipeline
+        self._pipeline = None  # built on first use, in the process that trains
 
     @property
     def distribution_strategy(self):
@@ -236,11 +253,15 @@ class FitEvaluator(Evaluator):
         schedule = [CosineDecay(epochs)] if self.lr_schedule == "cosine" else []
         return [*schedule, best], best
 
-    def fit(self, model, architecture, epochs, callbacks=(), initial_epoch=0, data=None):
+    def fit(
+        self, model, architecture, epochs, callbacks=(), initial_epoch=0, data=None, seed=None
+    ):
         """Runs `model.fit` on the training data; returns the Keras History.
 
         Only the callbacks given are added (the recipe's come from
-        `recipe_callbacks`, which `evaluate` passes in).
+        `recipe_callbacks`, which `evaluate` passes in). `seed` orders the
+        shuffled batches of the `"dataset"` pipeline (None: TensorFlow's
+        global seed).
         """
         data = data or self.data
         batch_size = int(architecture.get("train.batch_size", self.batch_size))
@@ -256,11 +277,24 @@ class FitEvaluator(Evaluator):
                 initial_epoch=initial_epoch,
                 callbacks=all_callbacks,
                 verbose=self.verbose,
+                shuffle=False,  # a dataset shuffles itself; Keras warns on shuffle=True
                 class_weight=self.class_weight,
             )
         x, y = data.train
         sample_weight = getattr(data, "sample_weight", None)
         passes = math.ceil(self.min_steps_per_epoch / math.ceil(num_samples(x) / batch_size))
+        if self.input_pipeline == "dataset":
+            pipeline = self.array_pipeline(data)
+            return model.fit(
+                pipeline.train(batch_size, seed=seed, passes=max(1, passes)),
+                validation_data=pipeline.validation(batch_size),
+                epochs=epochs,
+                initial_epoch=initial_epoch,
+                callbacks=all_callbacks,
+                verbose=self.verbose,
+                shuffle=False,  # a dataset shuffles itself; Keras warns on shuffle=True
+                class_weight=self.class_weight,
+            )
         if passes > 1:  # small data: several passes make one epoch (fit shuffles them)
             x, y, sample_weight = (_repeat(v, passes) for v in (x, y, sample_weight))
         return model.fit(
@@ -277,6 +311,20 @@ class FitEvaluator(Evaluator):
             sample_weight=sample_weight,
         )
 
+    def array_pipeline(self, data: SearchData | None = None):
+        """The `ArrayPipeline` over `data` (default: the search's), built once and reused."""
+        from kerasnas.evaluation.pipeline import ArrayPipeline
+
+        data = data or self.data
+        if self._pipeline is None or self._pipeline[0] is not data:
+            self._pipeline = (data, ArrayPipeline(data))
+        return self._pipeline[1]
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_pipeline"] = None  # tensors stay in the process that made them
+        return state
+
     def evaluate(self, architecture: Architecture, context: TrialContext) -> Evaluation:
         started = time.perf_counter()
         model = self.build(architecture, context.seed)
@@ -288,7 +336,9 @@ class FitEvaluator(Evaluator):
         start = time.perf_counter()
         # The recipe's callbacks go last, so that BestEpoch restores the best
         # weights after anything else (a pruner, a time limit) stopped training.
-        history = self.fit(model, architecture, epochs, callbacks=[*context.callbacks, *recipe])
+        history = self.fit(
+            model, architecture, epochs, callbacks=[*context.callbacks, *recipe], seed=context.seed
+        )
         train_time = time.perf_counter() - start
         # Where the trial's time went (kerasnas.runtime.trial adds its own parts).
         timing = {"build": built - started, "costs": start - built, "fit": train_time}
@@ -405,6 +455,7 @@ class FitEvaluator(Evaluator):
             "lr_schedule": self.lr_schedule,
             "min_steps_per_epoch": self.min_steps_per_epoch,
             "constraints": self.constraints.to_json(),
+            "input_pipeline": self.input_pipeline,
             **({"measure_latency": True} if self.measure_latency else {}),
             **self._fit_options_config(),
         }
