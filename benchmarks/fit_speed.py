@@ -84,7 +84,6 @@ def measure(epochs: int, repeats: int) -> dict:
     import tensorflow as tf
 
     from kerasnas.data import resolve_data
-
     from kerasnas.evaluation.pipeline import ArrayPipeline
 
     data = resolve_data(data="mnist1d", seed=0)
