@@ -86,3 +86,18 @@ def test_every_finished_trial_is_fsynced_and_started_lines_are_flushed(tmp_path,
     assert "trial_started" not in synced_after  # flushed (kill -9 safe), synced with its record
     events = [json.loads(line)["event"] for line in open(tmp_path / "journal.jsonl")]
     assert events.count("trial_started") == 3
+
+
+def test_what_survives_a_trial_is_not_scanned_again_by_the_next_collection():
+    from kerasnas.runtime.trial import freeze_long_lived_objects, release_keras_memory
+
+    assert freeze_long_lived_objects()
+    try:
+        survivors = [[i] for i in range(1000)]  # made during a "trial", still alive after it
+        assert any(obj is survivors[0] for obj in gc.get_objects())
+        release_keras_memory()
+        # Frozen with the long-lived objects: later collections skip them.
+        assert not any(obj is survivors[0] for obj in gc.get_objects())
+        assert survivors[999] == [999]
+    finally:
+        gc.unfreeze()
