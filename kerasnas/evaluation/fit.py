@@ -266,50 +266,49 @@ class FitEvaluator(Evaluator):
         data = data or self.data
         batch_size = int(architecture.get("train.batch_size", self.batch_size))
         all_callbacks = [keras.callbacks.TerminateOnNaN(), *self.callbacks, *callbacks]
-        if data.is_dataset:
-            train, validation = data.train, data.validation
-            if "train.batch_size" in architecture:
-                train = train.unbatch().batch(batch_size)
-            return model.fit(
-                train,
-                validation_data=validation,
-                epochs=epochs,
-                initial_epoch=initial_epoch,
-                callbacks=all_callbacks,
-                verbose=self.verbose,
-                shuffle=False,  # a dataset shuffles itself; Keras warns on shuffle=True
-                class_weight=self.class_weight,
-            )
+        common = dict(
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            callbacks=all_callbacks,
+            verbose=self.verbose,
+            class_weight=self.class_weight,
+        )
+        datasets = self._datasets(data, architecture, batch_size, seed)
+        if datasets is not None:
+            train, validation = datasets
+            # A dataset shuffles itself (Keras warns on shuffle=True with one).
+            return model.fit(train, validation_data=validation, shuffle=False, **common)
         x, y = data.train
         sample_weight = getattr(data, "sample_weight", None)
-        passes = math.ceil(self.min_steps_per_epoch / math.ceil(num_samples(x) / batch_size))
-        if self.input_pipeline == "dataset":
-            pipeline = self.array_pipeline(data)
-            return model.fit(
-                pipeline.train(batch_size, seed=seed, passes=max(1, passes)),
-                validation_data=pipeline.validation(batch_size),
-                epochs=epochs,
-                initial_epoch=initial_epoch,
-                callbacks=all_callbacks,
-                verbose=self.verbose,
-                shuffle=False,  # a dataset shuffles itself; Keras warns on shuffle=True
-                class_weight=self.class_weight,
-            )
+        passes = self._passes(x, batch_size)
         if passes > 1:  # small data: several passes make one epoch (fit shuffles them)
             x, y, sample_weight = (_repeat(v, passes) for v in (x, y, sample_weight))
         return model.fit(
             x,
             y,
             batch_size=batch_size,
-            epochs=epochs,
-            initial_epoch=initial_epoch,
             validation_data=data.validation,
-            callbacks=all_callbacks,
-            verbose=self.verbose,
             shuffle=True,
-            class_weight=self.class_weight,
             sample_weight=sample_weight,
+            **common,
         )
+
+    def _passes(self, x, batch_size: int) -> int:
+        """Passes over the training arrays per epoch, so that an epoch has `min_steps_per_epoch`."""
+        return max(1, math.ceil(self.min_steps_per_epoch / math.ceil(num_samples(x) / batch_size)))
+
+    def _datasets(self, data: SearchData, architecture, batch_size: int, seed):
+        """`(train, validation)` datasets for `fit`, or None to give it the arrays."""
+        if data.is_dataset:
+            train = data.train
+            if "train.batch_size" in architecture:
+                train = train.unbatch().batch(batch_size)
+            return train, data.validation
+        if self.input_pipeline != "dataset":
+            return None
+        pipeline = self.array_pipeline(data)
+        passes = self._passes(data.train[0], batch_size)
+        return pipeline.train(batch_size, seed=seed, passes=passes), pipeline.validation(batch_size)
 
     def array_pipeline(self, data: SearchData | None = None):
         """The `ArrayPipeline` over `data` (default: the search's), built once and reused."""
