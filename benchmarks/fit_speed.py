@@ -5,8 +5,9 @@ average pooling, softmax; batch 64; Adam), trained from fresh weights in
 each of these settings, `--repeats` times each, in rotation (so the
 shared machine's load falls on all of them alike):
 
-- `plain`: `model.fit(x, y, validation_data=...)` on NumPy arrays, as
-  kerasnas's `FitEvaluator` does.
+- `plain`: `model.fit(x, y, validation_data=...)` on NumPy arrays
+  (Keras' defaults; `FitEvaluator(input_pipeline="arrays",
+  steps_per_execution=1)`).
 - `spe32`: the same with `compile(steps_per_execution=32)`.
 - `dataset`: the arrays as a cached `tf.data` dataset built once (as a
   search would build it once), shuffled with each model's own seed,
@@ -14,6 +15,10 @@ shared machine's load falls on all of them alike):
 - `pipeline`: kerasnas's own `ArrayPipeline` (what `FitEvaluator` uses
   by default): the arrays converted to tensors once, shuffled indices
   gathered per batch, prefetched.
+- `pipeline_spe8`, `pipeline_spe16`, `pipeline_spe32`: the
+  `ArrayPipeline` with `compile(steps_per_execution=8)`, `16` or `32`
+  (several training steps per call of the compiled function; 32 is
+  `FitEvaluator`'s default).
 - `jit`: `compile(jit_compile=True)` (XLA).
 - `no_grappler`: plain, with TensorFlow's graph optimiser (Grappler) off,
   which spends time on each new function's first call.
@@ -40,7 +45,17 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-VARIANTS = ("plain", "spe32", "dataset", "pipeline", "jit", "no_grappler")
+VARIANTS = (
+    "plain",
+    "spe32",
+    "dataset",
+    "pipeline",
+    "pipeline_spe8",
+    "pipeline_spe16",
+    "pipeline_spe32",
+    "jit",
+    "no_grappler",
+)
 
 
 def make_model(keras, input_shape, classes, **compile_options):
@@ -79,7 +94,7 @@ class EpochTimer:
         self.callback = _Timer()
 
 
-def measure(epochs: int, repeats: int) -> dict:
+def measure(epochs: int, repeats: int, variants=VARIANTS) -> dict:
     import keras
     import tensorflow as tf
 
@@ -92,15 +107,21 @@ def measure(epochs: int, repeats: int) -> dict:
     classes = int(y.max()) + 1
     base = tf.data.Dataset.from_tensor_slices((x, y)).cache()
     val_ds = tf.data.Dataset.from_tensor_slices((xv, yv)).batch(64).cache().prefetch(2)
-    results: dict = {v: {"first": [], "later": []} for v in VARIANTS}
+    results: dict = {v: {"first": [], "later": []} for v in variants}
     for repeat in range(repeats):
-        for variant in VARIANTS:
+        for variant in variants:
             keras.backend.clear_session()
             keras.utils.set_random_seed(repeat)
             tf.config.optimizer.set_experimental_options(
                 {"disable_meta_optimizer": variant == "no_grappler"}
             )
-            options = {"spe32": {"steps_per_execution": 32}, "jit": {"jit_compile": True}}
+            options = {
+                "spe32": {"steps_per_execution": 32},
+                "pipeline_spe8": {"steps_per_execution": 8},
+                "pipeline_spe16": {"steps_per_execution": 16},
+                "pipeline_spe32": {"steps_per_execution": 32},
+                "jit": {"jit_compile": True},
+            }
             model = make_model(keras, x.shape[1:], classes, **options.get(variant, {}))
             timer = EpochTimer(keras)
             if variant == "dataset":
@@ -116,7 +137,7 @@ def measure(epochs: int, repeats: int) -> dict:
                     verbose=0,
                     callbacks=[timer.callback],
                 )
-            elif variant == "pipeline":
+            elif variant.startswith("pipeline"):
                 model.fit(
                     pipeline.train(64, seed=repeat),
                     validation_data=pipeline.validation(64),
@@ -148,6 +169,9 @@ def main() -> None:
     parser.add_argument("--threads", default="", help="intra,inter (child process)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--record", action="store_true", help="append to RESULTS.md")
+    parser.add_argument(
+        "--variants", default=",".join(VARIANTS), help="comma-separated; 'plain' always runs"
+    )
     args = parser.parse_args()
     if args.child:
         import tensorflow as tf
@@ -156,13 +180,18 @@ def main() -> None:
             intra, inter = (int(v) for v in args.threads.split(","))
             tf.config.threading.set_intra_op_parallelism_threads(intra)
             tf.config.threading.set_inter_op_parallelism_threads(inter)
-        print(json.dumps(measure(args.epochs, args.repeats)))
+        variants = ["plain", *(v for v in args.variants.split(",") if v and v != "plain")]
+        unknown = sorted(set(variants) - set(VARIANTS))
+        if unknown:
+            parser.error(f"--variants: unknown {unknown}; choose from {list(VARIANTS)}")
+        print(json.dumps(measure(args.epochs, args.repeats, variants)))
         return
     settings = ["", *([args.threads] if args.threads else ["2,1", "1,1"])]
     rows = []
     for threads in settings:
         command = [sys.executable, __file__, "--child", "--epochs", str(args.epochs)]
         command += ["--repeats", str(args.repeats), "--threads", threads]
+        command += ["--variants", args.variants]
         done = subprocess.run(command, capture_output=True, text=True, check=True)
         measured = json.loads(done.stdout.strip().splitlines()[-1])
         base = measured["plain"]["later"]

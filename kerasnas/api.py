@@ -80,6 +80,7 @@ def search(
     class_weight: dict | None = None,
     sample_weight: Any = None,
     measure_latency: bool | str = "kept",
+    steps_per_execution: int | None = None,
 ) -> SearchResult:
     """Searches for a Keras model for your data. The front door of kerasnas.
 
@@ -215,6 +216,12 @@ def search(
             disk (the ones you can export), True for every trained model,
             False never. With latency as an objective or `max_latency_ms`,
             every candidate is measured.
+        steps_per_execution: training steps per call of the compiled
+            training function, as in Keras' `compile`; None: 32, which
+            trains small candidates about twice as fast on a CPU as Keras'
+            default of 1 (`benchmarks/RESULTS.md`), or 1 with a
+            `distribution_strategy`. Batch-level callbacks and the trial
+            time limit act every this many batches.
 
     `x` may also be a dict `{input_name: array}` or a list of arrays for
     models with several inputs (with a space whose body takes them, e.g.
@@ -233,6 +240,9 @@ def search(
         raise ValueError(f"`verbose` must be 0, 1 or 2. Received: verbose={verbose!r}")
     check_int("epochs", epochs, minimum=1)
     fit_options = {"loss": loss, "metrics": metrics, "class_weight": class_weight}
+    if steps_per_execution is not None:
+        check_int("steps_per_execution", steps_per_execution, minimum=1)
+        fit_options["steps_per_execution"] = steps_per_execution
     if class_weight is not None and sample_weight is not None:
         raise ValueError(
             "Pass `class_weight` or `sample_weight`, not both (Keras's fit refuses the pair); "

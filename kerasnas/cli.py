@@ -77,6 +77,13 @@ def _add_search(sub) -> None:
         "(default: max(4, epochs // 3); 0: never)",
     )
     p.add_argument(
+        "--steps-per-execution",
+        type=int,
+        default=None,
+        help="training steps per call of the compiled training function, as in Keras' "
+        "compile (default: 32; 1 with --distribution-strategy)",
+    )
+    p.add_argument(
         "--no-warm-start",
         action="store_true",
         help="do not try the space's reference architectures first (default: try them)",
@@ -397,6 +404,7 @@ def run_search(args) -> int:
         max_trials=args.max_trials,
         epochs=args.epochs,
         patience=args.patience,
+        steps_per_execution=args.steps_per_execution,
         warm_start=not args.no_warm_start,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,

@@ -166,6 +166,7 @@ class ModelBuilder:
         weight_decay: float = 0.0,
         loss: Any = None,
         metrics: Any = None,
+        steps_per_execution: int = 1,
     ) -> keras.Model:
         """Compiles `model` with the task's loss and metrics.
 
@@ -178,6 +179,8 @@ class ModelBuilder:
             metrics: Keras metrics compiled in addition to the task's
                 (names, functions or `keras.metrics.Metric` objects; each
                 model gets fresh copies of metric objects).
+            steps_per_execution: training (and evaluation) steps per call
+                of the compiled function (Keras' `compile` option).
 
         Returns:
             The same model, compiled.
@@ -190,6 +193,7 @@ class ModelBuilder:
             optimizer=make_optimizer(optimizer, learning_rate, weight_decay),
             loss=loss if loss is not None else self.task.loss(),
             metrics=_merge_metrics(self.task.metrics(), metrics),
+            steps_per_execution=int(steps_per_execution),
         )
         return model
 

@@ -39,6 +39,10 @@ RESUME_KEYS = (
     "proxy",
 )
 
+# Settings under RESUME_KEYS that change only how fast candidates train, not
+# what a trial measures: a search resumes with other values.
+SPEED_SETTINGS = ("evaluator.steps_per_execution",)
+
 
 class SearchDirectory:
     """Owns the files of one search.
@@ -197,7 +201,7 @@ class SearchDirectory:
 
 def _differences(path: str, stored: Any, requested: Any) -> list[str]:
     """Lines naming each setting (down to nested keys) that differs."""
-    if _canonical(stored) == _canonical(requested):
+    if path in SPEED_SETTINGS or _canonical(stored) == _canonical(requested):
         return []
     if isinstance(stored, dict) and isinstance(requested, dict):
         lines = []

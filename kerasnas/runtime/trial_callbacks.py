@@ -22,7 +22,10 @@ import keras
 
 
 class TimeLimit(keras.callbacks.Callback):
-    """Stops training at the next batch once `seconds` have passed since `start`.
+    """Stops training at the next batch end once `seconds` have passed since `start`.
+
+    Keras reports a batch end once per call of the compiled training
+    function, so with `steps_per_execution=N` the check runs every N batches.
 
     Args:
         seconds: the time limit.
