@@ -116,3 +116,28 @@ def test_no_tensorflow_start_up_lines_and_summary_without_tensorflow(tmp_path):
         assert not [word for word in NOISE if word in done.stderr], (command, done.stderr)
     # A summary reads the journal only: no TensorFlow, no data regenerated.
     assert modules_after(["summary", "runs/quiet"], tmp_path) == []
+
+
+@pytest.mark.slow
+def test_a_ray_search_prints_no_tensorflow_start_up_lines(tmp_path):
+    pytest.importorskip("ray")
+    searched = run(
+        "search",
+        "--data",
+        "mnist1d",
+        "--max-trials",
+        "1",
+        "--epochs",
+        "1",
+        "--executor",
+        "ray",
+        "--workers",
+        "1",
+        "--directory",
+        "runs/ray",
+        cwd=tmp_path,
+    )
+    assert searched.returncode == 0, searched.stderr
+    assert "Kept models: #0" in searched.stdout
+    # The actors' own TensorFlow start-up (cuInit on a CPU machine) stays in Ray's logs.
+    assert not [word for word in NOISE if word in searched.stderr], searched.stderr
