@@ -24,6 +24,12 @@ def run(*args, cwd):
     )
 
 
+def one_trial_search(cwd, directory, *options):
+    """`kerasnas search` of one 1-epoch trial on MNIST-1D into `directory`."""
+    common = ("--data", "mnist1d", "--max-trials", "1", "--epochs", "1")
+    return run("search", *common, *options, "--directory", directory, cwd=cwd)
+
+
 def modules_after(argv, cwd) -> list:
     """Runs the CLI with `argv` in a fresh interpreter; the heavy modules it imported."""
     code = (
@@ -86,20 +92,7 @@ def test_help_imports_no_tensorflow(tmp_path):
 
 @pytest.mark.slow
 def test_no_tensorflow_start_up_lines_and_summary_without_tensorflow(tmp_path):
-    searched = run(
-        "search",
-        "--data",
-        "mnist1d",
-        "--max-trials",
-        "1",
-        "--epochs",
-        "1",
-        "--executor",
-        "process",
-        "--directory",
-        "runs/quiet",
-        cwd=tmp_path,
-    )
+    searched = one_trial_search(tmp_path, "runs/quiet", "--executor", "process")
     assert searched.returncode == 0, searched.stderr
     exported = run("export", "runs/quiet", "--output", "served", cwd=tmp_path)
     assert exported.returncode == 0, exported.stderr
@@ -121,22 +114,7 @@ def test_no_tensorflow_start_up_lines_and_summary_without_tensorflow(tmp_path):
 @pytest.mark.slow
 def test_a_ray_search_prints_no_tensorflow_start_up_lines(tmp_path):
     pytest.importorskip("ray")
-    searched = run(
-        "search",
-        "--data",
-        "mnist1d",
-        "--max-trials",
-        "1",
-        "--epochs",
-        "1",
-        "--executor",
-        "ray",
-        "--workers",
-        "1",
-        "--directory",
-        "runs/ray",
-        cwd=tmp_path,
-    )
+    searched = one_trial_search(tmp_path, "runs/ray", "--executor", "ray", "--workers", "1")
     assert searched.returncode == 0, searched.stderr
     assert "Kept models: #0" in searched.stdout
     # The actors' own TensorFlow start-up (cuInit on a CPU machine) stays in Ray's logs.
