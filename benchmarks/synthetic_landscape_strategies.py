@@ -11,6 +11,14 @@ equivalent cells score the same; a cell whose output is always zero gets
 the worst score. Scores are standardised over the whole space; the regret
 is the standardised distance from the best encoding to the best one found.
 
+`--kind paths` scores a cell instead by its input-to-output paths: one
+random effect per sequence of operations along a path (the features of
+BANANAS's path encoding), summed over the cell's paths, plus pairwise
+effects between those features (`--interaction` times as large). The two
+kinds are each aligned with one of BANANAS's encodings (`bananas` uses the
+path encoding on this space, `bananas_one_hot` the one-hot decisions), so
+together they show how much the choice of encoding matters.
+
     python benchmarks/synthetic_landscape_strategies.py --landscapes 4 --seeds 50 --record
 """
 
@@ -31,6 +39,7 @@ from nas_bench_macro_strategies import paired_lines
 
 from kerasnas.spaces import nas_bench_201
 from kerasnas.strategies import Bananas, LocalSearch, RandomSearch, RegularizedEvolution
+from kerasnas.strategies.encoding import PathEncoding
 from kerasnas.testing.simulate import simulate
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -40,6 +49,7 @@ STRATEGIES = {
     "evolution": lambda: RegularizedEvolution(),
     "local_search": lambda: LocalSearch(),
     "bananas": lambda: Bananas(),
+    "bananas_one_hot": lambda: Bananas(encoding="one_hot"),
 }
 CHECKPOINTS = (20, 30, 50, 75, 100, 150)
 
@@ -47,9 +57,14 @@ CHECKPOINTS = (20, 30, 50, 75, 100, 150)
 class Landscape:
     """A random second-order function of a cell's edge operations, standardised."""
 
-    def __init__(self, seed: int, interaction: float):
+    def __init__(self, seed: int, interaction: float, kind: str = "edges"):
         self.space = nas_bench_201()
-        rng = np.random.default_rng([seed, 201])
+        rng = np.random.default_rng([seed, 201])  # the edge landscapes of earlier runs
+        self.kind = kind
+        self.paths = PathEncoding(self.space)
+        f, path_rng = self.paths.size, np.random.default_rng([seed, 201, 1])
+        self.path_unary = path_rng.normal(size=f)
+        self.path_pairwise = interaction * path_rng.normal(size=(f, f)) / np.sqrt(f)
         self.edges = [d.name for d in self.space.decisions]
         self.ops = list(self.space.decision(self.edges[0]).values())
         e, k = len(self.edges), len(self.ops)
@@ -70,6 +85,9 @@ class Landscape:
         self.optimum = max(self.scores.values())
 
     def _raw(self, arch) -> float:
+        if self.kind == "paths":
+            v = self.paths(arch)
+            return float(v @ self.path_unary + v @ np.triu(self.path_pairwise, 1) @ v)
         idx = [self.ops.index(arch[name]) for name in self.edges]
         total = sum(self.unary[i, o] for i, o in enumerate(idx))
         for i in range(len(idx)):
@@ -98,6 +116,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, default=50, help="searches per landscape")
     parser.add_argument("--queries", type=int, default=150)
     parser.add_argument("--interaction", type=float, default=0.5)
+    parser.add_argument("--kind", choices=("edges", "paths"), default="edges")
     parser.add_argument(
         "--strategies", nargs="+", default=list(STRATEGIES), choices=list(STRATEGIES)
     )
@@ -106,7 +125,7 @@ def main(argv=None) -> int:
     curves = {name: [] for name in args.strategies}
     seconds = dict.fromkeys(args.strategies, 0.0)
     for index in range(args.landscapes):
-        landscape = Landscape(index, args.interaction)
+        landscape = Landscape(index, args.interaction, args.kind)
         for name in args.strategies:
             start = time.perf_counter()
             for seed in range(args.seeds):
@@ -134,18 +153,18 @@ def main(argv=None) -> int:
     )
     report = "\n".join(
         [
-            f"## Generated NAS-Bench-201-shaped landscapes: {', '.join(curves)} "
+            f"## Generated NAS-Bench-201-shaped landscapes ({args.kind}): {', '.join(curves)} "
             f"({datetime.date.today()})",
             "",
             f"Command: `{command.strip()}`",
             f"Machine: {os.cpu_count()} cores (shared with other jobs), no GPU, Python "
             f"{platform.python_version()}, numpy {np.__version__}. {args.landscapes} random "
-            f"landscapes (interaction {args.interaction}) x {args.seeds} seeds; regret in "
+            f"landscapes of kind {args.kind!r} (interaction {args.interaction}) x "
+            f"{args.seeds} seeds; regret in "
             "standard deviations of the landscape's scores over the space, mean ± standard "
-            "error over all searches. Every strategy with its defaults (BANANAS uses the "
-            "path encoding here). Seconds per strategy: "
-            + ", ".join(f"{name} {sec:.0f} s" for name, sec in seconds.items())
-            + ".",
+            "error over all searches. Every strategy with its defaults (`bananas` uses the "
+            "path encoding here, `bananas_one_hot` the one-hot decisions). Seconds per "
+            "strategy: " + ", ".join(f"{name} {sec:.0f} s" for name, sec in seconds.items()) + ".",
             "",
             *lines,
             "",
