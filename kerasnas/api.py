@@ -30,6 +30,28 @@ from kerasnas.strategies.base import Strategy
 from kerasnas.validation import check_int
 
 
+def default_strategy(objective: Any = None) -> str:
+    """The strategy `search` uses when none is given: BANANAS, or NSGA-II for several objectives.
+
+    Example:
+
+    ```python
+    from kerasnas.api import default_strategy
+    default_strategy("val_accuracy")  # 'bananas'
+    default_strategy(["val_accuracy", "params"])  # 'nsga2'
+    ```
+
+    Args:
+        objective: the `objective=` argument of `search` (None: the task's
+            single default objective).
+
+    Returns:
+        A strategy name.
+    """
+    several = objective is not None and len(as_objectives(objective)) > 1
+    return "nsga2" if several else "bananas"
+
+
 def search(
     x=None,
     y=None,
@@ -38,7 +60,7 @@ def search(
     data=None,
     test_data=None,
     space: str | SearchSpace = "chain",
-    strategy: str | Strategy = "local_search",
+    strategy: str | Strategy | None = None,
     objective: Any = None,
     max_trials: int = 10,
     epochs: int = 15,
@@ -108,9 +130,10 @@ def search(
         space: a space name (`"chain"`, and the others listed in
             `kerasnas.spaces.SPACE_NAMES`) or a `SearchSpace`.
         strategy: a strategy name (see `kerasnas.strategies.STRATEGY_NAMES`)
-            or a `Strategy`. The default, `"local_search"`, was the most
-            sample-efficient across the benchmarks we ran (see the README's
-            "Choosing a strategy").
+            or a `Strategy`. None: `"bananas"` (predictor-guided search, the
+            most sample-efficient across the benchmarks we ran: the README's
+            "Local search and predictor-guided search") with one objective,
+            `"nsga2"` with several (BANANAS is single-objective).
         objective: the metric to optimise; defaults to `val_accuracy` for
             classification and `val_mae` for regression (with `evaluator=`,
             the callable's float result is recorded under this name,
@@ -250,7 +273,9 @@ def search(
             f"{class_weight!r} and sample_weight"
         )
     constraints = Constraints(max_params, max_flops, max_latency_ms)
-    strategy_obj = strategies_lib.get(strategy, **(strategy_options or {}))
+    strategy_obj = strategies_lib.get(
+        default_strategy(objective) if strategy is None else strategy, **(strategy_options or {})
+    )
     if evaluator is not None:
         for label, value in {**fit_options, "sample_weight": sample_weight}.items():
             if value is not None:

@@ -31,8 +31,9 @@ def _add_search(sub) -> None:
     )
     p.add_argument(
         "--strategy",
-        default="local_search",
-        help="strategy: " + ", ".join(STRATEGY_NAMES) + " (default: local_search)",
+        default=None,
+        help="strategy: " + ", ".join(STRATEGY_NAMES) + " (default: bananas; nsga2 with "
+        "several objectives)",
     )
     p.add_argument(
         "--objective",

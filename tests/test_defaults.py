@@ -259,3 +259,31 @@ def test_every_strategy_runs_on_the_default_space(strategy, tmp_path, capsys):
     assert result.best_trial is not None and result.best_trial.ok
     if strategy in ("darts", "enas", "spos"):
         assert "searching 'chain_oneshot'" in capsys.readouterr().out
+
+
+def _table_search(directory, objective="accuracy", **options):
+    from kerasnas.tabular import NasBenchMacro
+
+    table = NasBenchMacro()
+    score = table.evaluator()
+
+    def evaluate(architecture):
+        return {**score(architecture), "params": float(len(str(architecture)))}
+
+    return kerasnas.search(space=table.space, evaluator=evaluate, objective=objective,
+                           max_trials=3, directory=directory, verbose=0, **options)  # fmt: skip
+
+
+def test_the_default_strategy_is_bananas_and_nsga2_for_several_objectives(tmp_path):
+    assert _table_search(tmp_path / "one").settings["strategy"]["name"] == "bananas"
+    several = _table_search(tmp_path / "two", objective=["accuracy", ("params", "min")])
+    assert several.settings["strategy"]["name"] == "nsga2"
+    chosen = _table_search(tmp_path / "three", strategy="local_search")
+    assert chosen.settings["strategy"]["name"] == "local_search"
+
+
+def test_the_cli_default_strategy_is_the_api_default():
+    from kerasnas.cli import build_parser
+
+    args = build_parser().parse_args(["search", "--data", "mnist1d"])
+    assert args.strategy is None  # search() then picks by the number of objectives
