@@ -63,12 +63,13 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 HERE = pathlib.Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "results" / "strategies_mnist1d.jsonl"
 STRATEGIES = ("random", "evolution", "local_search", "bananas")
-CHECKPOINTS = (5, 10, 15, 20)
+CHECKPOINTS = (5, 10, 15, 20, 30, 40, 50)
 PAIRS = (
     ("local_search", "random"),
     ("bananas", "random"),
     ("local_search", "evolution"),
     ("bananas", "evolution"),
+    ("bananas", "local_search"),
 )
 
 
@@ -223,6 +224,18 @@ def _wins(diffs) -> str:
     return f"{int((d > 0).sum())}-{int((d == 0).sum())}-{int((d < 0).sum())}"
 
 
+def _best_at(row: dict, k: int):
+    """A row's best validation accuracy after k trials (None if not recorded).
+
+    Rows from before the 30/40/50 checkpoints have the last one only as
+    `best_val` (the best after all the row's trials).
+    """
+    value = row["best_val_at"].get(str(k))
+    if value is None and k == row["trials"]:
+        value = row.get("best_val")
+    return value
+
+
 def summarize(rows: list[dict], trials: int, epochs: int) -> str:
     """The markdown tables of one budget (`trials`, `epochs`)."""
     rows = [r for r in rows if r["trials"] == trials and r["epochs"] == epochs]
@@ -230,7 +243,7 @@ def summarize(rows: list[dict], trials: int, epochs: int) -> str:
     names = {k[0] for k in by}
     variants = sorted(names - set(STRATEGIES))  # e.g. "evolution:population_size=10"
     strategies = [s for s in STRATEGIES if s in names] + variants
-    checkpoints = [k for k in CHECKPOINTS if k <= trials]
+    checkpoints = [k for k in CHECKPOINTS if k < trials] + [trials]
     head = " | ".join(f"@{k}" for k in checkpoints)
     lines = [
         f"Best validation accuracy (%) after k trials, median over seeds; "
@@ -243,7 +256,7 @@ def summarize(rows: list[dict], trials: int, epochs: int) -> str:
         group = [r for (name, _), r in sorted(by.items()) if name == s]
         cells = []
         for k in checkpoints:
-            values = [r["best_val_at"][str(k)] for r in group]
+            values = [_best_at(r, k) for r in group]
             values = [v for v in values if v is not None]
             cells.append(f"{100 * np.median(values):.2f}" if values else "-")
         lines.append(
@@ -270,7 +283,7 @@ def summarize(rows: list[dict], trials: int, epochs: int) -> str:
         cells = []
         for k in checkpoints:
             values = [
-                (by[a, s]["best_val_at"][str(k)], by[b, s]["best_val_at"][str(k)]) for s in seeds
+                (_best_at(by[a, s], k), _best_at(by[b, s], k)) for s in seeds
             ]
             diffs = [100 * (x - y) for x, y in values if x is not None and y is not None]
             cells.append(_fmt_diff(diffs))
