@@ -73,3 +73,13 @@ def test_a_search_resumes_with_another_steps_per_execution(tmp_path):
     resumed = kerasnas.search(x, y, max_trials=3, steps_per_execution=2, **common)
     assert [t.number for t in resumed.trials] == [0, 1, 2]
     assert resumed.trials[0].metrics == first.trials[0].metrics
+
+
+def test_several_steps_with_a_mirrored_strategy_are_refused_before_training():
+    data = _data(200)
+    with pytest.raises(ValueError, match=r"steps_per_execution.*mirrored.*Received"):
+        _evaluator(data, steps_per_execution=8, distribution_strategy="mirrored")
+    # One step per call, or the default (1 under a strategy), is accepted.
+    evaluator, _ = _evaluator(data, steps_per_execution=1, distribution_strategy="mirrored")
+    assert evaluator.distribution_spec["name"] == "mirrored"
+    assert _evaluator(data, distribution_strategy="mirrored")[0].steps_per_execution is None

@@ -124,8 +124,8 @@ class FitEvaluator(Evaluator):
             here, `benchmarks/RESULTS.md`); batch-level callbacks, the
             trial time limit and `TerminateOnNaN` then act every this many
             batches. None: 32, or 1 with a `distribution_strategy` (Keras
-            3.15's multi-step loop fails under `MirroredStrategy`). 1 is
-            Keras' own default.
+            3.15's multi-step loop fails under `MirroredStrategy`, so more
+            than 1 is refused with one). 1 is Keras' own default.
 
     Raises:
         ValueError: for out-of-range settings or an unknown strategy.
@@ -217,6 +217,7 @@ class FitEvaluator(Evaluator):
         self.verbose = verbose
         self.measure_latency = bool(measure_latency)
         self._strategy, self.distribution_spec = resolve_strategy(distribution_strategy)
+        _check_steps_with_strategy(steps_per_execution, self.distribution_spec, self._strategy)
         self.loss = loss
         self.metrics = metrics
         self.class_weight = _check_class_weight(class_weight)
@@ -490,6 +491,21 @@ class FitEvaluator(Evaluator):
         if self.class_weight is not None:
             config["class_weight"] = {str(k): v for k, v in self.class_weight.items()}
         return config
+
+
+def _check_steps_with_strategy(steps_per_execution, spec, strategy) -> None:
+    """Refuses several steps per execution under `MirroredStrategy`, which Keras 3.15 fails."""
+    if steps_per_execution is None or steps_per_execution == 1:
+        return
+    mirrored = (spec or {}).get("name") == "mirrored" or type(strategy).__name__ == (
+        "MirroredStrategy"
+    )
+    if mirrored:
+        raise ValueError(
+            "`steps_per_execution` above 1 fails under a mirrored distribution strategy "
+            "(Keras 3.15's multi-step loop); leave it unset or pass 1. Received: "
+            f"steps_per_execution={steps_per_execution!r} with distribution_strategy='mirrored'"
+        )
 
 
 def describe_keras_object(value) -> Any:
