@@ -263,8 +263,7 @@ def search(
         raise ValueError(f"`verbose` must be 0, 1 or 2. Received: verbose={verbose!r}")
     check_int("epochs", epochs, minimum=1)
     fit_options = {"loss": loss, "metrics": metrics, "class_weight": class_weight}
-    if steps_per_execution is not None:
-        check_int("steps_per_execution", steps_per_execution, minimum=1)
+    if steps_per_execution is not None:  # checked by FitEvaluator, before any training
         fit_options["steps_per_execution"] = steps_per_execution
     if class_weight is not None and sample_weight is not None:
         raise ValueError(

@@ -236,6 +236,14 @@ class FitEvaluator(Evaluator):
             self._strategy = strategy_from_spec(self.distribution_spec)
         return self._strategy
 
+    @property
+    def effective_steps_per_execution(self) -> int:
+        """The steps per execution candidates compile with: the one given, else 32 (1 with a strategy)."""
+        if self.steps_per_execution is not None:
+            return self.steps_per_execution
+        distributed = self._strategy is not None or self.distribution_spec is not None
+        return 1 if distributed else DEFAULT_STEPS_PER_EXECUTION
+
     def build(self, architecture: Architecture, seed: int) -> keras.Model:
         """Builds and compiles a fresh model with seeded initial weights.
 
@@ -253,8 +261,7 @@ class FitEvaluator(Evaluator):
                 optimizer=self.optimizer,
                 loss=self.loss,
                 metrics=self.metrics,
-                steps_per_execution=self.steps_per_execution
-                or (1 if strategy is not None else DEFAULT_STEPS_PER_EXECUTION),
+                steps_per_execution=self.effective_steps_per_execution,
             )
 
     def costs(self, model: keras.Model) -> dict:
