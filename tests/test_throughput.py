@@ -89,7 +89,11 @@ def test_every_finished_trial_is_fsynced_and_started_lines_are_flushed(tmp_path,
 
 
 def test_what_survives_a_trial_is_not_scanned_again_by_the_next_collection():
-    from kerasnas.runtime.trial import freeze_long_lived_objects, release_keras_memory
+    from kerasnas.runtime.trial import (
+        freeze_long_lived_objects,
+        release_keras_memory,
+        thaw_long_lived_objects,
+    )
 
     assert freeze_long_lived_objects()
     try:
@@ -100,4 +104,32 @@ def test_what_survives_a_trial_is_not_scanned_again_by_the_next_collection():
         assert not any(obj is survivors[0] for obj in gc.get_objects())
         assert survivors[999] == [999]
     finally:
-        gc.unfreeze()
+        thaw_long_lived_objects()
+
+
+def test_young_objects_are_collected_rarely_while_candidates_train(tmp_path):
+    import keras
+
+    thresholds = []
+
+    class RecordThreshold(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            thresholds.append(gc.get_threshold()[0])
+
+    before = gc.get_threshold()
+    x, y = make_data("vector", n=64)
+    kerasnas.search(
+        x,
+        y,
+        max_trials=2,
+        epochs=1,
+        directory=tmp_path,
+        verbose=0,
+        executor="local",
+        callbacks=[RecordThreshold()],
+        space_options={"widths": (8,), "max_layers": 1},
+    )
+    # Tracing a candidate allocates hundreds of thousands of objects; at Python's
+    # default (700) that is a young collection every few hundred of them.
+    assert thresholds and min(thresholds) >= 10_000, thresholds
+    assert gc.get_threshold() == before

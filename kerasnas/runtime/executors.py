@@ -90,9 +90,9 @@ class LocalExecutor(Executor):
 
     def shutdown(self) -> None:
         if getattr(self, "_frozen", False):
-            import gc
+            from kerasnas.runtime.trial import thaw_long_lived_objects
 
-            gc.unfreeze()
+            thaw_long_lived_objects()
             self._frozen = False
 
     def submit(self, job: TrialJob) -> None:
