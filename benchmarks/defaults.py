@@ -27,6 +27,9 @@ python benchmarks/defaults.py --summarize                      # medians, paired
 ```
 
 Rows already in `--out` are skipped, so an interrupted run resumes.
+`benchmarks/defaults_peers.py` runs KerasTuner and AutoKeras with their
+own defaults on the same splits and budgets; `--summarize` then adds a
+table of the default search against each of them, paired by seed.
 """
 
 from __future__ import annotations
@@ -166,13 +169,24 @@ def _layers(*specs):
 
 
 def _conv(width):
-    return {"op": "conv", "width": width, "kernel_size": 5, "activation": "relu",
-            "batch_norm": False, "dropout": 0.0}
+    return {
+        "op": "conv",
+        "width": width,
+        "kernel_size": 5,
+        "activation": "relu",
+        "batch_norm": False,
+        "dropout": 0.0,
+    }
 
 
 def _dense(width):
-    return {"op": "dense", "width": width, "activation": "relu", "batch_norm": False,
-            "dropout": 0.0}
+    return {
+        "op": "dense",
+        "width": width,
+        "activation": "relu",
+        "batch_norm": False,
+        "dropout": 0.0,
+    }
 
 
 _POOL = {"op": "maxpool", "dropout": 0.0}
@@ -347,6 +361,51 @@ def summarize(out: pathlib.Path) -> str:
                     f"{np.median([r['search'] for r in group]) * scale:.2f} {unit} | "
                     f"{baseline} {np.median([r[baseline] for r in group]) * scale:.2f} {unit} | "
                     f"{mean:+.2f} {ci} | {common} |"
+                )
+    peers = out.with_name("defaults_peers.jsonl")
+    if peers.exists():
+        lines += [
+            "",
+            summarize_peers(rows, [json.loads(x) for x in peers.read_text().splitlines()]),
+        ]
+    return "\n".join(lines)
+
+
+def summarize_peers(rows: list, peer_rows: list) -> str:
+    """The default search against each peer, paired by (data set, seed, trials)."""
+    ours = {(r["dataset"], r["seed"], r["trials"]): r["search"] for r in rows}
+    lines = [
+        "| data set | trials | peer | seeds | default search (median) | peer (median) | "
+        "search - peer, mean [95% CI] | search ahead-tied-behind |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name in DATASETS:
+        for trials in sorted({r["trials"] for r in peer_rows}):
+            for tool in ("kerastuner", "autokeras"):
+                group = [
+                    r
+                    for r in peer_rows
+                    if (r["dataset"], r["trials"], r["tool"]) == (name, trials, tool)
+                    and (name, r["seed"], trials) in ours
+                ]
+                if not group:
+                    continue
+                regression = group[0]["metric"] == "test_mae"
+                scale, unit = (1.0, "MAE") if regression else (100.0, "%")
+                mine = [ours[(name, r["seed"], trials)] * scale for r in group]
+                theirs = [r["test"] * scale for r in group]
+                sign = -1.0 if regression else 1.0  # positive: the search is better
+                diffs = [sign * (a - b) for a, b in zip(mine, theirs)]
+                mean, low, high = _t_interval(diffs)
+                ci = f"[{low:+.2f}, {high:+.2f}]" if low is not None else ""
+                record = "-".join(
+                    str(sum(test(d) for d in diffs))
+                    for test in (lambda d: d > 0, lambda d: d == 0, lambda d: d < 0)
+                )
+                lines.append(
+                    f"| {name} | {trials} | {tool} | {len(group)} | "
+                    f"{np.median(mine):.2f} {unit} | {np.median(theirs):.2f} {unit} | "
+                    f"{mean:+.2f} {ci} | {record} |"
                 )
     return "\n".join(lines)
 
