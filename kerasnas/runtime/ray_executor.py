@@ -13,6 +13,7 @@ directory. Ray is imported only when this executor starts.
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import pathlib
 import shutil
@@ -35,6 +36,27 @@ def _import_ray():
     except ImportError as e:
         raise ExecutorError(f"{_INSTALL}. ({type(e).__name__}: {e})") from e
     return ray
+
+
+_TOKEN_AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
+
+
+def _hide_token_auth_notice() -> None:
+    """Drops Ray's note that a new local cluster uses token authentication.
+
+    Ray 2.60 turns token authentication on for every new local cluster and
+    logs a warning saying so, which a search prints under its progress. The
+    behaviour stays (kerasnas's clusters listen on 127.0.0.1 and require the
+    token); only that one note is hidden. Other warnings of that logger pass.
+    """
+    logger = logging.getLogger(_TOKEN_AUTH_LOGGER)
+    if not any(isinstance(f, _TokenAuthNoticeFilter) for f in logger.filters):
+        logger.addFilter(_TokenAuthNoticeFilter())
+
+
+class _TokenAuthNoticeFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Token authentication is enabled for this")
 
 
 def init_local_ray(num_cpus: int | None = None, num_gpus: int | None = None, **options):
@@ -75,6 +97,7 @@ def init_local_ray(num_cpus: int | None = None, num_gpus: int | None = None, **o
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
     os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     ray = _import_ray()
+    _hide_token_auth_notice()
     try:
         from ray._private import ray_constants
 
