@@ -215,7 +215,7 @@ def run_autokeras(split, seed: int, trials: int, workdir: str) -> dict:
         "best_val": float(best_trial.score),
         "completed": sum(t.status == "COMPLETED" for t in tuner.oracle.trials.values()),
         "params": int(model.count_params()),
-        "best": {k: v for k, v in best_trial.hyperparameters.values.items()},
+        "best": dict(best_trial.hyperparameters.values),
     }
 
 
