@@ -3,6 +3,7 @@ import pytest
 
 from kerasnas.errors import InvalidArchitectureError
 from kerasnas.spaces import Categorical, Condition, Subset, decision_from_json
+from kerasnas.spaces import decisions as kerasnas_decisions
 
 
 def test_categorical_rejects_bad_definitions():
@@ -68,3 +69,34 @@ def test_json_round_trip_of_decisions():
         assert again.to_json() == decision.to_json()
     with pytest.raises(ValueError, match="type='float'"):
         decision_from_json({"type": "float", "name": "x"})
+
+
+def test_conditions_and_choices_match_values_the_way_decisions_compare_them():
+    # True is not 1, 1 is 1.0, "1" is not 1, None is a value, NaN matches nothing; and
+    # conditions over unhashable values (lists) still work.
+    values = [True, 1, "1", None, 2.5, (0, 1)]
+    probes = [
+        True,
+        False,
+        1,
+        1.0,
+        np.float64(1.0),
+        np.int64(1),
+        "1",
+        None,
+        2.5,
+        float("nan"),
+        (0, 1),
+        [0, 1],
+        0,
+    ]
+    for probe in probes:
+        expected = next(
+            (i for i, v in enumerate(values) if kerasnas_decisions._same_value(v, probe)), -1
+        )
+        assert Condition("d", values).is_met({"d": probe}) == (expected >= 0), probe
+        assert kerasnas_decisions._ValueIndex(values)(probe) == expected, probe
+    assert Condition("d", [[0, 1], "x"]).is_met({"d": [0, 1]})
+    assert not Condition("d", [[0, 1], "x"]).is_met({"d": (0, 1)})
+    op = Categorical("op", [1, True, "a"])
+    assert (op.index(True), op.index(1.0), op.index("a"), op.index(0)) == (1, 0, 2, -1)

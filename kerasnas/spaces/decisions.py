@@ -48,6 +48,45 @@ def _index_of(values: Sequence[Any], value: Any) -> int:
     return -1
 
 
+def _value_key(value: Any) -> tuple:
+    """A hashable key, equal for two values exactly when `_same_value` holds."""
+    if isinstance(value, bool):
+        return (bool, value)
+    if isinstance(value, (int, float)):
+        return (float, value)  # 1 and 1.0 are the same value
+    return (type(value), value)
+
+
+class _ValueIndex:
+    """`_index_of` over fixed values by dictionary lookup.
+
+    Conditions and choices are checked for every decision of every
+    architecture a strategy samples, mutates or validates (hundreds of
+    thousands of times per BANANAS round); a linear scan with
+    `_same_value` made that the slowest part of proposing.
+    """
+
+    def __init__(self, values: Sequence[Any]):
+        self.values = tuple(values)
+        self._positions: dict | None = {}
+        try:
+            for i, value in enumerate(self.values):
+                self._positions.setdefault(_value_key(value), i)
+        except TypeError:  # an unhashable value: scan instead
+            self._positions = None
+
+    def __call__(self, value: Any) -> int:
+        """Returns the first position of `value` among the values, or -1."""
+        if isinstance(value, float) and value != value:
+            return -1  # NaN equals nothing
+        if self._positions is not None:
+            try:
+                return self._positions.get(_value_key(value), -1)
+            except TypeError:
+                pass
+        return _index_of(self.values, value)
+
+
 @dataclasses.dataclass(frozen=True)
 class Condition:
     """Makes a decision active only when an earlier decision takes given values.
@@ -70,6 +109,7 @@ class Condition:
 
     def __post_init__(self):
         object.__setattr__(self, "values", tuple(self.values))
+        object.__setattr__(self, "_index", _ValueIndex(self.values))
         if not self.values:
             raise ValueError(
                 f"Condition on '{self.decision}' needs at least one value. "
@@ -80,7 +120,7 @@ class Condition:
         """Returns whether `architecture` satisfies this condition."""
         if self.decision not in architecture:
             return False
-        return _index_of(self.values, architecture[self.decision]) >= 0
+        return self._index(architecture[self.decision]) >= 0
 
     def to_json(self) -> dict:
         """Returns the condition as a JSON-compatible dict."""
@@ -129,7 +169,10 @@ class Decision:
 
     def is_active(self, architecture: Mapping[str, Any]) -> bool:
         """Returns whether this decision applies to `architecture`."""
-        return all(c.is_met(architecture) for c in self.conditions)
+        for condition in self.conditions:
+            if not condition.is_met(architecture):
+                return False
+        return True
 
     # The methods below are implemented by `Categorical` and `Subset`.
     def num_values(self) -> int:  # pragma: no cover - interface
@@ -235,6 +278,7 @@ class Categorical(Decision):
                     f"Decision '{name}' repeats the choice {value!r}. Received: choices={choices!r}"
                 )
         self.choices = choices
+        self._index = _ValueIndex(choices)
         if default is None:
             default = choices[0]
         if _index_of(choices, default) < 0:
@@ -255,11 +299,11 @@ class Categorical(Decision):
 
     def index(self, value: Any) -> int:
         """Returns the position of `value` among the choices, or -1."""
-        return _index_of(self.choices, value)
+        return self._index(value)
 
     def check(self, value: Any) -> Any:
         """Returns `value` normalised, or raises `InvalidArchitectureError`."""
-        i = _index_of(self.choices, value)
+        i = self._index(value)
         if i < 0:
             raise InvalidArchitectureError(
                 f"Decision '{self.name}' got a value outside its choices. "
@@ -278,7 +322,7 @@ class Categorical(Decision):
         ]
 
     def encode_flat(self, value: Any) -> list[int]:
-        return [_index_of(self.choices, value)]
+        return [self._index(value)]
 
     def decode_flat(self, indices: Sequence[int]) -> Any:
         return self.choices[int(indices[0])]
