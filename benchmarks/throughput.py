@@ -119,7 +119,9 @@ def run_kerasnas(
     )
     wall = time.perf_counter() - start
     gaps = journal_gaps(workdir)
-    overheads = [gap - r["info"]["timing"]["fit"] for gap, r in gaps if "timing" in r["info"]]
+    timed = [(gap, r) for gap, r in gaps if "timing" in r["info"]]
+    overheads = [gap - r["info"]["timing"]["fit"] for gap, r in timed]
+    kept = ["save" in r["info"]["timing"] for _, r in timed]
     parts = {
         part: statistics.median(r["info"]["timing"].get(part, 0.0) for _, r in gaps)
         for part in PARTS
@@ -137,6 +139,7 @@ def run_kerasnas(
         "trials": len(result.trials),
         "per_hour": 3600 * len(result.trials) / wall,
         "overhead": statistics.median(overheads),
+        "overheads": list(zip(overheads, kept)),
         "parts": parts,
         "fit": statistics.median(t.info["timing"]["fit"] for t in completed),
         "accuracy": statistics.mean(t.metrics["val_accuracy"] for t in completed),
@@ -228,7 +231,8 @@ def main() -> None:
     n_train, n_val = len(data.train[0]), len(data.validation[0])
     rate = matmul_flops_per_second(args.matmul_size)
     print(f"matmul rate: {rate / 1e9:.1f} GFLOP/s", flush=True)
-    rows, parts_rows = [], []
+    rows, parts_rows, every_overhead = [], [], []
+    load_before = os.getloadavg()[0]
     for space in args.spaces.split(","):
         for round_ in range(args.rounds):
             seed = round_
@@ -262,16 +266,19 @@ def main() -> None:
                 + " | ".join(f"{ours['parts'][p]:.3f}" for p in (*PARTS, "other"))
                 + " |"
             )
+            every_overhead += ours["overheads"]
             print(rows[-1], flush=True)
             print(parts_rows[-1], flush=True)
+    load_after = os.getloadavg()[0]
     body = (
         f"{args.trials} trials of {args.epochs} epoch(s) per space and round, MNIST-1D "
         f"({n_train} training / {n_val} validation samples, batch 64), random search with "
         f"kerasnas's defaults (executor {args.executor!r}); KerasTuner {_version('keras_tuner')} trains the same "
         "architectures. Machine rate for the floor: "
         f"{rate / 1e9:.1f} GFLOP/s (float32 {args.matmul_size}^2 matmul). "
-        "The machine was shared with other engineers' jobs while this ran: compare the two "
-        "tools within a row (same round, back to back), not rows with each other.\n\n"
+        f"Load average (1 min) {load_before:.1f} before and {load_after:.1f} after the run "
+        "(this benchmark alone keeps it near 1): compare the two tools within a row (same "
+        "round, back to back), not rows with each other.\n\n"
         "| space | seed | kerasnas trials/h | KerasTuner trials/h | ratio | kerasnas overhead "
         "s/trial | KerasTuner overhead s/trial | kerasnas fit s | KerasTuner fit s | floor s "
         "| kerasnas mean val_acc | KerasTuner mean val_acc | same archs |\n"
@@ -279,7 +286,12 @@ def main() -> None:
         + "\n".join(rows)
         + "\n\nkerasnas per-trial breakdown (median seconds, `info['timing']`):\n\n"
         "| space | seed | " + " | ".join(PARTS) + " | other |\n"
-        "|---|---|" + "---|" * (len(PARTS) + 1) + "\n" + "\n".join(parts_rows)
+        "|---|---|"
+        + "---|" * (len(PARTS) + 1)
+        + "\n"
+        + "\n".join(parts_rows)
+        + "\n\n"
+        + overhead_summary(every_overhead)
     )
     if args.record:
         from _results import append_section
@@ -287,6 +299,22 @@ def main() -> None:
         append_section("Throughput: trials per hour against KerasTuner", body)
     else:
         print(body)
+
+
+def overhead_summary(overheads: list[tuple[float, bool]]) -> str:
+    """kerasnas's overhead outside `fit` over every trial of every round, kept models apart."""
+
+    def median(values):
+        return f"{statistics.median(values):.3f} s" if values else "-"
+
+    kept = [o for o, k in overheads if k]
+    other = [o for o, k in overheads if not k]
+    return (
+        f"kerasnas overhead outside `fit` over all {len(overheads)} timed trials of all "
+        f"rounds: median {median([o for o, _ in overheads])}; {len(kept)} trials that saved "
+        f"a new best model (and measured its latency): median {median(kept)}; the other "
+        f"{len(other)}: median {median(other)}."
+    )
 
 
 def _version(module: str) -> str:
