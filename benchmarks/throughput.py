@@ -5,7 +5,8 @@ process and one after the other so both see the same load on the machine:
 
 1. kerasnas: `kerasnas.search(data=<MNIST-1D>, space=..., strategy="random",
    max_trials=--trials, epochs=--epochs)` with the defaults (executor
-   "auto"); trials per hour = trials / the call's wall time, the
+   "auto"; `--strategy bananas` measures the default strategy, whose
+   predictor refits count as proposing); trials per hour = trials / the call's wall time, the
    per-trial breakdown from each record's `info["timing"]`, and the
    overhead outside `fit` per trial = (time between consecutive
    `trial_finished` journal events) - (that trial's time in `model.fit`).
@@ -100,7 +101,14 @@ def journal_gaps(directory) -> list[tuple[float, dict]]:
 
 
 def run_kerasnas(
-    data, space: str, trials: int, epochs: int, seed: int, workdir, executor: str = "auto"
+    data,
+    space: str,
+    trials: int,
+    epochs: int,
+    seed: int,
+    workdir,
+    executor: str = "auto",
+    strategy: str = "random",
 ) -> dict:
     import kerasnas
 
@@ -108,7 +116,7 @@ def run_kerasnas(
     result = kerasnas.search(
         data=data,
         space=space,
-        strategy="random",
+        strategy=strategy,
         max_trials=trials,
         epochs=epochs,
         seed=seed,
@@ -220,6 +228,11 @@ def main() -> None:
         "--executor", default="auto", help="kerasnas's executor (default: auto, its default)"
     )
     parser.add_argument(
+        "--strategy",
+        default="random",
+        help="kerasnas's strategy (default: random; KerasTuner trains whatever it chose)",
+    )
+    parser.add_argument(
         "--no-kerastuner", action="store_true", help="measure kerasnas only (no comparison)"
     )
     parser.add_argument("--record", action="store_true", help="append to RESULTS.md")
@@ -238,7 +251,14 @@ def main() -> None:
             seed = round_
             with tempfile.TemporaryDirectory() as tmp:
                 ours = run_kerasnas(
-                    data, space, args.trials, args.epochs, seed, f"{tmp}/kn", args.executor
+                    data,
+                    space,
+                    args.trials,
+                    args.epochs,
+                    seed,
+                    f"{tmp}/kn",
+                    args.executor,
+                    args.strategy,
                 )
                 theirs = NO_COMPARISON
                 if not args.no_kerastuner:
@@ -272,8 +292,8 @@ def main() -> None:
     load_after = os.getloadavg()[0]
     body = (
         f"{args.trials} trials of {args.epochs} epoch(s) per space and round, MNIST-1D "
-        f"({n_train} training / {n_val} validation samples, batch 64), random search with "
-        f"kerasnas's defaults (executor {args.executor!r}); KerasTuner {_version('keras_tuner')} trains the same "
+        f"({n_train} training / {n_val} validation samples, batch 64), strategy "
+        f"{args.strategy!r} and kerasnas's other defaults (executor {args.executor!r}); KerasTuner {_version('keras_tuner')} trains the same "
         "architectures. Machine rate for the floor: "
         f"{rate / 1e9:.1f} GFLOP/s (float32 {args.matmul_size}^2 matmul). "
         f"Load average (1 min) {load_before:.1f} before and {load_after:.1f} after the run "
