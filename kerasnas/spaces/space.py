@@ -304,15 +304,18 @@ class SearchSpace:
         """
         rng = _as_rng(rng)
         arch = self.validate(architecture)
-        active = [d for d in self.active_decisions(arch) if d.num_values() > 1]
+        # A validated architecture holds exactly its active decisions, in order.
+        active = [self._by_name[name] for name in arch]
+        active = [d for d in active if d.num_values() > 1]
         if not active:
             return arch
+        key = arch.key
         for _ in range(100):
             decision = active[int(rng.integers(len(active)))]
             changed = dict(arch)
             changed[decision.name] = decision.mutate(arch[decision.name], rng)
             child = self._complete(changed, rng)
-            if child.key != arch.key and self._is_valid_extra(child):
+            if child.key != key and self._is_valid_extra(child):
                 return child
         return arch
 
