@@ -3,8 +3,8 @@
 Runs the same search (random search over a small chain space, 1 epoch per
 trial on 512 toy sequences) with each executor and records the resident
 memory (RSS) of the search process, and of the search process plus its
-worker (as the worker reports it right after the trial, before it may be
-recycled: the worst moment), after trial 20 and after trial 200.
+worker (as the worker reports it right after the trial, before its clean-up
+and before it may be recycled: the worst moment), after trial 20 and after trial 200.
 
     PYTHONPATH=. python benchmarks/memory_long_search.py --trials 200 --executor both
 
@@ -53,7 +53,7 @@ class MeasuredSearch(kerasnas.Search):
         done = len(self.history)
         if done in self.marks:
             search_mb = rss_mb([os.getpid()])
-            # The worker's own figure right after this trial (before it may be recycled).
+            # The worker's own figure right after this trial (before its clean-up).
             worker_mb = getattr(self.executor, "last_worker_rss_mb", None) or 0.0
             self.memory[done] = {
                 "search_mb": round(search_mb, 1),

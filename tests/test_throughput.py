@@ -161,3 +161,57 @@ def test_the_collection_between_trials_does_not_walk_the_frozen_objects(tmp_path
     assert len(result.completed) == 4
     assert len(calls) <= 1, f"{len(calls)} walks of the frozen objects for 4 trials"
     assert real_count() == 0  # and the search still unfreezes at the end
+
+
+def test_a_worker_sends_each_outcome_before_cleaning_up_after_the_trial(monkeypatch):
+    # Clearing the session and collecting a trial's garbage (0.03-0.1 s) overlap with
+    # the search journaling that trial and proposing the next one, and their seconds
+    # still reach the journal, with the worker's next outcome.
+    import json
+
+    from kerasnas.evaluation import Evaluation, Evaluator
+    from kerasnas.runtime import TrialJob
+    from kerasnas.runtime import trial as trial_module
+    from kerasnas.runtime.worker import serve_jobs
+
+    events = []
+
+    class ModelMaker(Evaluator):
+        produces_models = True
+
+        def evaluate(self, architecture, context):
+            return Evaluation({"score": float(architecture["n"])})
+
+    class Connection:
+        def __init__(self, jobs):
+            self.incoming = [json.dumps(m).encode() for m in jobs]
+
+        def recv_bytes(self):
+            if not self.incoming:
+                raise EOFError
+            return self.incoming.pop(0)
+
+        def send_bytes(self, data):
+            message = json.loads(data)
+            events.append(("sent", message["outcome"]["number"]))
+            self.outcomes.append(message["outcome"])
+
+    def release():
+        events.append(("cleaned",))
+        return {"clear": 0.001, "gc": 0.002}
+
+    monkeypatch.setattr(trial_module, "release_keras_memory", release)
+    jobs = [
+        {
+            "type": "job",
+            "job": TrialJob(number=i, attempt=1, architecture={"n": i}, seed=0).to_json(),
+        }
+        for i in range(2)
+    ]
+    conn = Connection([*jobs, {"type": "stop"}])
+    conn.outcomes = []
+    serve_jobs(conn, ModelMaker())
+    assert events == [("sent", 0), ("cleaned",), ("sent", 1), ("cleaned",)]
+    assert [o["metrics"]["score"] for o in conn.outcomes] == [0.0, 1.0]
+    assert "gc" not in conn.outcomes[0]["info"].get("timing", {})
+    assert conn.outcomes[1]["info"]["timing"]["gc"] == 0.002

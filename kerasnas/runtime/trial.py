@@ -190,7 +190,10 @@ def over_time_limit_message(limit: float) -> str:
 
 
 def run_trial_job(
-    evaluator: Evaluator, job: TrialJob, callbacks: Sequence[Any] = ()
+    evaluator: Evaluator,
+    job: TrialJob,
+    callbacks: Sequence[Any] = (),
+    release_memory: bool = True,
 ) -> TrialOutcome:
     """Evaluates one job and returns its outcome; never raises for a bad candidate.
 
@@ -199,7 +202,8 @@ def run_trial_job(
     a trial that runs over `job.time_limit` fails (training is stopped at
     the next batch; other evaluators are judged when they return). A kept
     model is saved to `job.model_file` when its objective score beats
-    `job.keep_model_above`. Keras' session is cleared afterwards.
+    `job.keep_model_above`. Keras' session is cleared afterwards, unless
+    `release_memory` is False (the caller then calls `release_keras_memory`).
 
     Example:
 
@@ -215,6 +219,9 @@ def run_trial_job(
         evaluator: the `Evaluator`.
         job: the `TrialJob`.
         callbacks: extra Keras callbacks (the search's).
+        release_memory: clear Keras' session and collect the trial's garbage
+            before returning (timed as `clear` and `gc`). Worker processes
+            pass False and do it once the outcome is sent.
 
     Returns:
         A `TrialOutcome`.
@@ -289,7 +296,7 @@ def run_trial_job(
         timing["save"] = time.perf_counter() - clock
         saved = True
     del model
-    if getattr(evaluator, "produces_models", False):
+    if release_memory and getattr(evaluator, "produces_models", False):
         del evaluation
         timing.update(release_keras_memory())
     if timing:
