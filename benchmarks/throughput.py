@@ -129,7 +129,7 @@ def run_kerasnas(
     gaps = journal_gaps(workdir)
     timed = [(gap, r) for gap, r in gaps if "timing" in r["info"]]
     overheads = [gap - r["info"]["timing"]["fit"] for gap, r in timed]
-    kept = ["save" in r["info"]["timing"] for _, r in timed]
+    kept = [_kind(r["info"]["timing"]) for _, r in timed]
     parts = {
         part: statistics.median(r["info"]["timing"].get(part, 0.0) for _, r in gaps)
         for part in PARTS
@@ -321,19 +321,27 @@ def main() -> None:
         print(body)
 
 
-def overhead_summary(overheads: list[tuple[float, bool]]) -> str:
+def _kind(timing: dict) -> str:
+    """What a trial did besides training: measured latency (and saved), saved, or neither."""
+    if "latency" in timing:
+        return "latency"
+    return "save" if "save" in timing else ""
+
+
+def overhead_summary(overheads: list[tuple[float, str]]) -> str:
     """kerasnas's overhead outside `fit` over every trial of every round, kept models apart."""
 
     def median(values):
         return f"{statistics.median(values):.3f} s" if values else "-"
 
-    kept = [o for o, k in overheads if k]
-    other = [o for o, k in overheads if not k]
+    groups = {k: [o for o, kind in overheads if kind == k] for k in ("latency", "save", "")}
     return (
         f"kerasnas overhead outside `fit` over all {len(overheads)} timed trials of all "
-        f"rounds: median {median([o for o, _ in overheads])}; {len(kept)} trials that saved "
-        f"a new best model (and measured its latency): median {median(kept)}; the other "
-        f"{len(other)}: median {median(other)}."
+        f"rounds: median {median([o for o, _ in overheads])}; "
+        f"{len(groups['latency'])} trials that measured a model's latency and saved it: "
+        f"median {median(groups['latency'])}; {len(groups['save'])} that saved a model only: "
+        f"median {median(groups['save'])}; the other {len(groups[''])}: "
+        f"median {median(groups[''])}."
     )
 
 

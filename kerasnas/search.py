@@ -83,7 +83,8 @@ class Search:
         pruner: `"successive_halving"`/`"asha"`, `"hyperband"`, `"median"`, a `Pruner`.
         proxy, proxy_candidates: a zero-cost proxy ranks this many proposals per trial.
         tensorboard: a log directory, or True for `<directory>/tensorboard`.
-        measure_latency: `latency_ms` of the models kept (`"kept"`), of all (True), or none.
+        measure_latency: `latency_ms` of each model that is the best so far (`"best"`), of
+            the models kept (`"kept"`), of all (True), or none.
         search_callbacks: `kerasnas.runtime.callbacks.SearchCallback`s.
 
     Raises:
@@ -100,7 +101,7 @@ class Search:
         executor: str | Executor = "auto", trial_timeout: float | None = None,
         pruner: str | Pruner | None = None, proxy: Any = None, proxy_candidates: int = 8,
         tensorboard: bool | str | os.PathLike | None = None, progress_bar: bool | None = None,
-        measure_latency: bool | str = "kept", search_callbacks: Sequence[Any] = (),
+        measure_latency: bool | str = "best", search_callbacks: Sequence[Any] = (),
     ):  # fmt: skip
         kinds = {"space": SearchSpace, "strategy": Strategy, "evaluator": Evaluator}
         for (name, kind), value in zip(kinds.items(), (space, strategy, evaluator)):
@@ -116,7 +117,7 @@ class Search:
         self.max_consecutive_failures, self.max_consecutive_rejections = (
             max_consecutive_failures, max_consecutive_rejections)  # fmt: skip
         self.callbacks, self.measure_latency = list(callbacks), check_choice(
-            "measure_latency", measure_latency, (True, False, "kept"))  # fmt: skip
+            "measure_latency", measure_latency, (True, False, "kept", "best"))  # fmt: skip
         self.verbose, self.overwrite, self._in_flight = verbose, bool(overwrite), {}
         self.executor = choose_executor(
             executor, trains_models=getattr(evaluator, "produces_models", False),
@@ -264,10 +265,16 @@ class Search:
             ) if getattr(self.evaluator, "produces_models", False) else None,
             model_file=self.storage.model_file(number), directory=self.storage.trial_dir(number),
             pruning=pruning or None, info={**info, "timing": timing},
-            measure_latency=self.measure_latency,
+            measure_latency=self.measure_latency, best_score=self._best_score(),
         )  # fmt: skip
         self._in_flight[number] = (arch, attempt, key, seed, started, info)
         self.executor.submit(job)
+
+    def _best_score(self) -> float | None:
+        """The best objective score so far, for `measure_latency="best"` (one objective)."""
+        if self.measure_latency != "best" or len(self.objectives) > 1:
+            return None
+        return max((self.objective.score(r.metrics) for r in self.history if r.ok), default=None)
 
     def _collect(self, outcome: TrialOutcome):
         """Records an outcome; returns a retry when its worker was lost on a first attempt."""

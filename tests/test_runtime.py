@@ -482,7 +482,7 @@ def test_successive_halving_search_stops_losers_and_saves_epochs(tmp_path):
         pruner_options={"min_epochs": 1, "reduction_factor": 3},
         space_options={"widths": (8,), "max_layers": 2},
         tensorboard=True,
-        measure_latency=True,  # latency is measured for kept models only by default
+        measure_latency=True,  # by default latency is measured only for each new best model
     )
     trials = result.completed
     assert len(trials) == 6

@@ -57,7 +57,10 @@ class TrialJob:
         measure_latency: when the evaluator did not measure it, measure the
             trained model's median batch-1 CPU latency (`latency_ms`, 10
             calls of a compiled forward pass after warm-up): True for every
-            model, `"kept"` for a model that is kept (saved), False never.
+            model, `"kept"` for a model that is kept (saved), `"best"` for a
+            kept model whose objective score beats `best_score`, False never.
+        best_score: the objective score of the best trial so far (None: no
+            trial has completed, or there are several objectives).
     """
 
     number: int
@@ -74,6 +77,7 @@ class TrialJob:
     pruning: dict | None = None
     info: dict = dataclasses.field(default_factory=dict)
     measure_latency: bool | str = False
+    best_score: float | None = None
 
     def to_json(self) -> dict:
         data = dataclasses.asdict(self)
@@ -280,7 +284,7 @@ def run_trial_job(
         info.setdefault("budget", info["epochs"])
     model = evaluation.model if evaluation is not None and status == COMPLETED else None
     keep = model is not None and _beats_threshold(job, metrics)
-    if model is not None and _wants_latency(job.measure_latency, keep, metrics):
+    if model is not None and _wants_latency(job, keep, metrics):
         clock = time.perf_counter()
         try:
             metrics["latency_ms"] = measure_latency(model, repeats=10)["median_ms"]
@@ -320,11 +324,14 @@ def _beats_threshold(job: TrialJob, metrics: dict) -> bool:
     return Objective.from_json(job.objective).score(metrics) > job.keep_model_above
 
 
-def _wants_latency(policy, keep: bool, metrics: dict) -> bool:
-    """Whether to measure `latency_ms`: always (True), for kept models ("kept"), or never."""
+def _wants_latency(job: TrialJob, keep: bool, metrics: dict) -> bool:
+    """Whether to measure `latency_ms` (see `TrialJob.measure_latency`)."""
     if "latency_ms" in metrics:
         return False  # the evaluator measured it (latency is an objective or a limit)
-    return policy is True or (policy == "kept" and keep)
+    policy = job.measure_latency
+    if policy == "best" and keep and job.best_score is not None:
+        return Objective.from_json(job.objective).score(metrics) > job.best_score
+    return policy is True or (policy in ("kept", "best") and keep)
 
 
 def release_keras_memory() -> dict:
