@@ -25,19 +25,19 @@ from kerasnas.runtime.trial import (
     TrialJob,
     TrialOutcome,
     check_streaks,
-    missing_objective_message,
+    fail_without_objective,
+    objective_not_reported,
 )
 from kerasnas.spaces.space import SearchSpace
 from kerasnas.strategies.base import PreparationContext, Strategy
 from kerasnas.strategies.wrappers import Deduplicated, ProxyRanked
 from kerasnas.trial import (
-    FAILED,
-    REJECTED,
     SEARCH_FINISHED,
     SEARCH_STARTED,
     SPACE_EXHAUSTED,
     TrialRecord,
     best_record,
+    best_score,
     counted,
     no_completed_trial_message,
     trial_rng,
@@ -110,12 +110,13 @@ class Search:
         self.seed = check_int("seed", seed)
         self.keep_best_models = check_int("keep_best_models", keep_best_models, minimum=0)
         self.trial_timeout = check_positive(trial_timeout, "trial_timeout", "seconds")
-        check_int("proxy_candidates", proxy_candidates, minimum=1)
+        self.proxy_candidates = check_int("proxy_candidates", proxy_candidates, minimum=1)
         self.space, self.evaluator, self.builder, self.data = space, evaluator, builder, data
         self.objectives = as_objectives(objective)
         self.objective = self.objectives[0]  # the first objective ranks "best"
         self.max_consecutive_failures, self.max_consecutive_rejections = (
-            max_consecutive_failures, max_consecutive_rejections)  # fmt: skip
+            check_int("max_consecutive_failures", max_consecutive_failures, minimum=1),
+            check_int("max_consecutive_rejections", max_consecutive_rejections, minimum=1))
         self.callbacks, self.measure_latency = list(callbacks), check_choice(
             "measure_latency", measure_latency, (True, False, "kept", "best"))  # fmt: skip
         self.verbose, self.overwrite, self._in_flight = verbose, bool(overwrite), {}
@@ -133,8 +134,6 @@ class Search:
         self.search_callbacks = default_callbacks(
             search_callbacks, verbose, progress_bar, tensorboard, self.storage.path)
         self.settings = {**self._settings(), **(settings or {})}
-        if self.proxy is not None:
-            self.settings["proxy"] = {"name": self.proxy.name, "candidates": proxy_candidates}
         check_reported_objectives(self.evaluator, self.objectives)
         if not self.overwrite:
             self.storage.check(self.settings)  # read-only: refuse another search early
@@ -149,7 +148,8 @@ class Search:
             "objectives": [o.to_json() for o in self.objectives], "seed": self.seed,
             "evaluator": self.evaluator.get_config(),
             "pruner": self.pruner.get_config() if self.pruner is not None else None,
-            "proxy": None,
+            "proxy": None if self.proxy is None else {
+                "name": self.proxy.name, "candidates": self.proxy_candidates},
             **({"data": data.describe()} if data is not None else {}),
             **({"builder": builder.get_config()} if builder is not None else {}),
         }  # fmt: skip
@@ -200,7 +200,6 @@ class Search:
 
     def _loop(self, retries: list[tuple]) -> None:
         exhausted = False
-        self._rejections = 0
         while True:
             while len(self._in_flight) < self.executor.capacity:
                 if retries:
@@ -270,11 +269,9 @@ class Search:
         self._in_flight[number] = (arch, attempt, key, seed, started, info)
         self.executor.submit(job)
 
-    def _best_score(self) -> float | None:
-        """The best objective score so far, for `measure_latency="best"` (one objective)."""
-        if self.measure_latency != "best" or len(self.objectives) > 1:
-            return None
-        return max((self.objective.score(r.metrics) for r in self.history if r.ok), default=None)
+    def _best_score(self) -> float | None:  # for measure_latency="best", one objective
+        single = self.measure_latency == "best" and len(self.objectives) == 1
+        return best_score(self.history, self.objective) if single else None
 
     def _collect(self, outcome: TrialOutcome):
         """Records an outcome; returns a retry when its worker was lost on a first attempt."""
@@ -283,21 +280,16 @@ class Search:
             self._emit("on_message", f"Trial {outcome.number}: {outcome.error}; running it once more.")
             return outcome.number, arch, attempt + 1, dict(info, retried_after=outcome.error)
         record = outcome.to_record(arch, key, seed, started, attempt)
-        missing = record.ok and self.objective.value(record.metrics) is None
-        if missing:
-            record.status, record.error = FAILED, missing_objective_message(self.objective, record)
+        missing = fail_without_objective(record, self.objective)
         self.storage.adopt_model(record, outcome.model_saved)
         self.storage.finish(record)
         self._remember(record)
         self.storage.prune_models(self.history, self.objectives, self.keep_best_models)
         self._emit("on_trial_end", record)
         if missing and self.best_trial() is None:
-            raise ValueError(f"The objective is not a metric the trials report. Available metrics"
-                             f": {sorted(record.metrics)}. Received: objective={self.objective.name!r}")
-        self._rejections = self._rejections + 1 if record.status == REJECTED else 0
-        check_streaks(self.history, self._rejections, self.max_consecutive_failures,
+            raise objective_not_reported(record, self.objective)
+        check_streaks(self.history, self.max_consecutive_failures,
                       self.max_consecutive_rejections, self.storage.path)  # fmt: skip
-        return None
 
     def _emit(self, hook: str, *args) -> None:
         for callback in self.search_callbacks:

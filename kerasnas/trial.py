@@ -174,6 +174,11 @@ def counted(records) -> int:
     return sum(1 for r in records if r.status != REJECTED)
 
 
+def best_score(records, objective) -> float | None:
+    """The best `objective.score` among the completed records, or None if none completed."""
+    return max((objective.score(r.metrics) for r in records if r.ok), default=None)
+
+
 def best_record(records, objective) -> TrialRecord | None:
     """The completed record with the best `objective` value (the earliest on ties), or None."""
     completed = [r for r in records if r.ok]

@@ -174,6 +174,37 @@ def test_failures_are_recorded_and_many_in_a_row_stop(tmp_path):
     assert journal.count('"trial_finished"') == 10  # every failure stays recorded
 
 
+@pytest.mark.parametrize("name", ["max_consecutive_failures", "max_consecutive_rejections"])
+def test_streak_limits_below_one_are_refused_before_any_trial(tmp_path, name):
+    from kerasnas.evaluation import CallableEvaluator
+    from kerasnas.strategies import RandomSearch
+
+    with pytest.raises(ValueError, match=f"Received: {name}=0"):
+        kerasnas.Search(
+            ChainSpace(max_layers=3), RandomSearch(), CallableEvaluator(depth_score, "score"),
+            objective="score", directory=tmp_path, verbose=0, **{name: 0},
+        )  # fmt: skip
+    assert not (tmp_path / "journal.jsonl").exists()
+
+
+def test_many_rejected_candidates_in_a_row_stop_after_a_completed_trial(tmp_path):
+    from kerasnas.errors import ConstraintViolation
+
+    def deep_only(arch):  # the first candidate completes, every later one is rejected
+        if (tmp_path / "journal.jsonl").read_text().count('"completed"') == 0:
+            return 1.0
+        raise ConstraintViolation("too shallow")
+
+    with pytest.raises(SearchAborted, match="3 candidates in a row broke the constraints"):
+        kerasnas.Search(
+            ChainSpace(max_layers=3), kerasnas.strategies.RandomSearch(),
+            kerasnas.evaluation.CallableEvaluator(deep_only, "score"), objective="score",
+            directory=tmp_path, max_trials=20, verbose=0, max_consecutive_rejections=3,
+        ).run()  # fmt: skip
+    journal = (tmp_path / "journal.jsonl").read_text()
+    assert journal.count('"rejected"') == 3 and journal.count('"completed"') == 1
+
+
 def test_unknown_objective_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match=r"Available metrics: \['params', 'score'\]"):
         kerasnas.search(

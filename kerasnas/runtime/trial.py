@@ -145,20 +145,31 @@ class TrialOutcome:
         )
 
 
-def missing_objective_message(objective, record) -> str:
-    """Why a completed trial without the objective counts as failed."""
-    return (
+def fail_without_objective(record, objective) -> bool:
+    """Marks a completed trial that lacks the objective as failed; returns whether it did."""
+    if not record.ok or objective.value(record.metrics) is not None:
+        return False
+    record.status = FAILED
+    record.error = (
         f"objective '{objective.name}' is not among the trial's metrics "
         f"{sorted(record.metrics)} (or is not a finite number)"
     )
+    return True
 
 
-def check_streaks(history, rejections: int, max_failures: int, max_rejections: int, where):
+def objective_not_reported(record, objective) -> ValueError:
+    """The error for a search whose first trials lack the objective among their metrics."""
+    return ValueError(
+        f"The objective is not a metric the trials report. Available metrics: "
+        f"{sorted(record.metrics)}. Received: objective={objective.name!r}"
+    )
+
+
+def check_streaks(history, max_failures: int, max_rejections: int, where):
     """Stops a search after too many failed trials, or rejected candidates, in a row.
 
     Args:
         history: the trials so far, in order.
-        rejections: rejected candidates in a row, up to the last one.
         max_failures: failed trials in a row that abort (rejections do not
             break a streak of failures; a completed trial does).
         max_rejections: rejected candidates in a row that abort.
@@ -167,6 +178,11 @@ def check_streaks(history, rejections: int, max_failures: int, max_rejections: i
     Raises:
         SearchAborted: saying which streak and the last reason.
     """
+    rejections = 0
+    for past in reversed(history):
+        if past.status != REJECTED:
+            break
+        rejections += 1
     if rejections >= max_rejections:
         raise SearchAborted(
             f"{rejections} candidates in a row broke the constraints "
