@@ -126,7 +126,7 @@ def test_reference_architectures_skip_what_the_space_lacks():
     references = space.reference_architectures((12,))
     assert [space.describe(a) for a in references] == [
         "dense16+bn/relu/d0.1 > dense16+bn/relu/d0.1 | global_avg",
-        "dense16/relu | global_avg",
+        "dense16/relu > dense16/relu | global_avg",
         "identity | global_avg",
     ]
     assert ChainSpace(operations=("conv",)).reference_architectures((12,)) == []

@@ -180,10 +180,11 @@ class ChainSpace(SearchSpace):
         CNN with a flattened head (it keeps positions), and a multi-layer
         perceptron on the flattened input after a pointwise dense layer
         (for data whose positions carry no local structure; its width keeps
-        the flattened vector near 2,048 features). For flat vectors: two multi-layer perceptrons
-        and a linear model. Widths, kernel sizes and dropout rates snap to
-        the nearest values the space allows; a design whose operations or
-        depth the space lacks is left out. With `input_shape=None` the kind
+        the flattened vector near 2,048 features). For flat vectors: two
+        multi-layer perceptrons of 256 > 128 units (one with batch norm and
+        dropout, one plain ReLU) and a linear model. Widths, kernel sizes and
+        dropout rates snap to the nearest values the space allows; a design
+        whose operations or depth the space lacks is left out. With `input_shape=None` the kind
         follows the operations (spatial ones mean sequences or images).
 
         Example:
@@ -306,7 +307,9 @@ _VECTOR_REFERENCES = (
         ],
         "global_avg",
     ),
-    ([{"op": "dense", "width": 256}], "global_avg"),
+    # The classic Keras MLP for tables: ReLU, no batch norm, no dropout (which
+    # costs regression more than it saves).
+    ([{"op": "dense", "width": 256}, {"op": "dense", "width": 128}], "global_avg"),
     ([{"op": "identity"}], "global_avg"),
 )
 
