@@ -174,14 +174,15 @@ def counted(records) -> int:
     return sum(1 for r in records if r.status != REJECTED)
 
 
-def best_score(records, objective) -> float | None:
-    """The best `objective.score` among the completed records, or None if none completed."""
-    return max((objective.score(r.metrics) for r in records if r.ok), default=None)
-
-
 def best_record(records, objective) -> TrialRecord | None:
     """The completed record with the best `objective` value (the earliest on ties), or None."""
     completed = [r for r in records if r.ok]
     if not completed:
         return None
     return max(completed, key=lambda r: (objective.score(r.metrics), -r.number))
+
+
+def best_score(records, objective) -> float | None:
+    """The `objective.score` of the best completed record, or None if none completed."""
+    best = best_record(records, objective)
+    return None if best is None else objective.score(best.metrics)

@@ -184,8 +184,9 @@ class ChainSpace(SearchSpace):
         multi-layer perceptrons of 256 > 128 units (one with batch norm and
         dropout, one plain ReLU) and a linear model. Widths, kernel sizes and
         dropout rates snap to the nearest values the space allows; a design
-        whose operations or depth the space lacks is left out. With `input_shape=None` the kind
-        follows the operations (spatial ones mean sequences or images).
+        whose operations or depth the space lacks is left out. With
+        `input_shape=None` the kind follows the operations (spatial ones mean
+        sequences or images).
 
         Example:
 
