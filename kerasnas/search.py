@@ -16,10 +16,11 @@ from kerasnas.errors import SearchAborted, SpaceExhaustedError
 from kerasnas.evaluation.base import Evaluator, check_reported_objectives
 from kerasnas.objective import as_objectives
 from kerasnas.result import SearchResult
+from kerasnas.runtime.artefacts import TrialArtefacts
 from kerasnas.runtime.callbacks import default_callbacks
 from kerasnas.runtime.executors import Executor, choose_executor, start_executor
 from kerasnas.runtime.pruning import Pruner, get_pruner
-from kerasnas.runtime.storage import MAX_ATTEMPTS, Storage, as_storage
+from kerasnas.runtime.storage import MAX_ATTEMPTS, Storage, as_storage, search_settings
 from kerasnas.runtime.trial import (
     LOST_WORKER,
     TrialJob,
@@ -119,7 +120,7 @@ class Search:
             check_int("max_consecutive_rejections", max_consecutive_rejections, minimum=1))
         self.callbacks, self.measure_latency = list(callbacks), check_choice(
             "measure_latency", measure_latency, (True, False, "kept", "best"))  # fmt: skip
-        self.verbose, self.overwrite, self._in_flight = verbose, bool(overwrite), {}
+        self.verbose, self.overwrite, self._in_flight, self._finishing = verbose, overwrite, {}, {}
         self.executor = choose_executor(
             executor, trains_models=getattr(evaluator, "produces_models", False),
             max_trials=max_trials, trial_timeout=self.trial_timeout)  # fmt: skip
@@ -133,26 +134,12 @@ class Search:
         self.directory = getattr(self.storage, "directory", None)
         self.search_callbacks = default_callbacks(
             search_callbacks, verbose, progress_bar, tensorboard, self.storage.path)
-        self.settings = {**self._settings(), **(settings or {})}
+        self.settings = {**search_settings(self), **(settings or {})}
         check_reported_objectives(self.evaluator, self.objectives)
         if not self.overwrite:
             self.storage.check(self.settings)  # read-only: refuse another search early
         self.strategy.setup(space, self.objectives)
         self.history: list[TrialRecord] = []
-
-    def _settings(self) -> dict:
-        data, builder = self.data, self.builder
-        return {
-            "space_fingerprint": self.space.fingerprint(), "space": self.space.get_config(),
-            "strategy": self.strategy.get_config(),
-            "objectives": [o.to_json() for o in self.objectives], "seed": self.seed,
-            "evaluator": self.evaluator.get_config(),
-            "pruner": self.pruner.get_config() if self.pruner is not None else None,
-            "proxy": None if self.proxy is None else {
-                "name": self.proxy.name, "candidates": self.proxy_candidates},
-            **({"data": data.describe()} if data is not None else {}),
-            **({"builder": builder.get_config()} if builder is not None else {}),
-        }  # fmt: skip
 
     def run(self) -> SearchResult:
         """Runs (or resumes) the search until `max_trials` trials have finished.
@@ -216,7 +203,7 @@ class Search:
                         exhausted = True
                         break
                 self._submit(number, arch, attempt, info)
-            if not self._in_flight:
+            if not self._in_flight and not self._finishing:
                 return
             stop = None
             for outcome in self.executor.wait():
@@ -227,7 +214,9 @@ class Search:
                     continue
                 if retry is not None:
                     retries.append(retry)
-            if stop is not None:
+            if stop is not None:  # journal the trials told already, then stop
+                for artefacts in self.executor.wait_for_artefacts(set(self._finishing)):
+                    self._collect(artefacts)
                 raise stop
 
     def counted(self) -> int:  # trials that count towards `max_trials`
@@ -264,17 +253,17 @@ class Search:
             ) if getattr(self.evaluator, "produces_models", False) else None,
             model_file=self.storage.model_file(number), directory=self.storage.trial_dir(number),
             pruning=pruning or None, info={**info, "timing": timing},
-            measure_latency=self.measure_latency, best_score=self._best_score(),
+            measure_latency=self.measure_latency, best_score=best_score(self.history, self.objective)
+            if self.measure_latency == "best" and len(self.objectives) == 1 else None,
         )  # fmt: skip
         self._in_flight[number] = (arch, attempt, key, seed, started, info)
         self.executor.submit(job)
 
-    def _best_score(self) -> float | None:  # for measure_latency="best", one objective
-        single = self.measure_latency == "best" and len(self.objectives) == 1
-        return best_score(self.history, self.objective) if single else None
-
-    def _collect(self, outcome: TrialOutcome):
-        """Records an outcome; returns a retry when its worker was lost on a first attempt."""
+    def _collect(self, outcome: TrialOutcome | TrialArtefacts):
+        """Records an outcome (told now, journaled once its artefacts arrive, if any are due);
+        returns a retry when the trial's worker was lost on a first attempt."""
+        if isinstance(outcome, TrialArtefacts):
+            return self._journal(self._finishing.pop(outcome.number), outcome)
         arch, attempt, key, seed, started, info = self._in_flight.pop(outcome.number)
         if outcome.info.get(LOST_WORKER) and attempt < MAX_ATTEMPTS:
             self._emit("on_message", f"Trial {outcome.number}: {outcome.error}; running it once more.")
@@ -282,14 +271,26 @@ class Search:
         record = outcome.to_record(arch, key, seed, started, attempt)
         missing = fail_without_objective(record, self.objective)
         self.storage.adopt_model(record, outcome.model_saved)
-        self.storage.finish(record)
         self._remember(record)
-        self.storage.prune_models(self.history, self.objectives, self.keep_best_models)
-        self._emit("on_trial_end", record)
+        if outcome.artefacts_pending:
+            self._finishing[record.number] = record
+        else:
+            self._journal(record)
         if missing and self.best_trial() is None:
             raise objective_not_reported(record, self.objective)
         check_streaks(self.history, self.max_consecutive_failures,
                       self.max_consecutive_rejections, self.storage.path)  # fmt: skip
+
+    def _journal(self, record: TrialRecord, artefacts=None) -> None:
+        """Journals a finished trial (with its artefacts, if they came apart) and prunes models."""
+        if artefacts is not None:
+            if note := artefacts.apply(record):
+                self._emit("on_message", note)
+            self.storage.adopt_model(record, artefacts.model_saved)  # (or removes it)
+        self.storage.finish(record)
+        self.storage.prune_models([r for r in self.history if r.number not in self._finishing],
+                                  self.objectives, self.keep_best_models)  # fmt: skip
+        self._emit("on_trial_end", record)
 
     def _emit(self, hook: str, *args) -> None:
         for callback in self.search_callbacks:

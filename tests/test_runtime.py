@@ -718,3 +718,24 @@ def test_simulate_pruner_replays_full_curves():
         Objective("val_loss"),  # minimised: the rule compares -loss
     )
     assert [r["epochs"] for r in loss] == [3, 3, 3, 2]
+
+
+@pytest.mark.slow
+def test_workers_save_kept_models_after_their_outcome_and_the_journal_matches_the_disk(tmp_path):
+    # Each worker sends its outcome before it saves the model and measures latency;
+    # recycling every 2 trials stops a worker only after it has reported its model.
+    x, y = make_data("vector", n=256)
+    executor = ProcessExecutor(workers=1, recycle_after=2)
+    result = kerasnas.search(
+        x, y, max_trials=5, epochs=1, keep_best_models=1, seed=1, directory=tmp_path,
+        verbose=0, executor=executor, space_options={"widths": (8, 16), "max_layers": 2},
+    )  # fmt: skip
+    assert len(result.completed) == 5 and executor.processes_started >= 3
+    on_disk = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.keras"))
+    reread = kerasnas.load_search(tmp_path)
+    named = sorted(t.info["model_path"] for t in reread.completed if "model_path" in t.info)
+    assert [p for p in on_disk if p in named] == on_disk  # no file the journal does not name
+    best = reread.best_trial
+    assert on_disk == [best.info["model_path"]] and best.metrics["latency_ms"] > 0
+    assert "save" in best.info["timing"]
+    assert reread.best_model.predict(x[:2], verbose=0).shape[0] == 2

@@ -276,3 +276,161 @@ def test_a_worker_sends_each_outcome_before_cleaning_up_after_the_trial(monkeypa
     assert [o["metrics"]["score"] for o in conn.outcomes] == [0.0, 1.0]
     assert "gc" not in conn.outcomes[0]["info"].get("timing", {})
     assert conn.outcomes[1]["info"]["timing"]["gc"] == 0.002
+
+
+def test_a_worker_sends_the_outcome_before_it_saves_the_kept_model(monkeypatch, tmp_path):
+    # The search tells the strategy and proposes the next trial while the worker saves
+    # (30-50 ms) and measures latency: the outcome goes first and says what follows.
+    import json
+
+    import keras
+
+    from kerasnas.evaluation import Evaluation, Evaluator
+    from kerasnas.runtime import TrialJob
+    from kerasnas.runtime import trial as trial_module
+    from kerasnas.runtime.worker import serve_jobs
+
+    model_file = tmp_path / "trial" / "model.keras"
+    sent = []
+
+    class ModelMaker(Evaluator):
+        produces_models = True
+
+        def evaluate(self, architecture, context):
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+            return Evaluation({"score": 1.0}, model=model)
+
+    class Connection:
+        incoming = [
+            json.dumps(m).encode()
+            for m in (
+                {"type": "job", "job": TrialJob(
+                    number=0, attempt=1, architecture={}, seed=0, objective={"name": "score"},
+                    keep_model_above=0.5, model_file=str(model_file), measure_latency="best",
+                ).to_json()},
+                {"type": "stop"},
+            )
+        ]  # fmt: skip
+
+        def recv_bytes(self):
+            return self.incoming.pop(0)
+
+        def send_bytes(self, data):
+            sent.append((json.loads(data), model_file.exists()))
+
+    monkeypatch.setattr(trial_module, "release_keras_memory", lambda: {})
+    serve_jobs(Connection(), ModelMaker())
+    (outcome, saved_then), (artefacts, saved_after) = sent
+    assert outcome["type"] == "outcome" and artefacts["type"] == "artefacts"
+    assert outcome["outcome"]["artefacts_pending"] and outcome["outcome"]["model_saved"]
+    assert not saved_then and saved_after
+    assert artefacts["artefacts"]["model_saved"] is True
+    # The first model is the best so far, so its latency is measured too, after the outcome.
+    assert set(artefacts["artefacts"]["timing"]) == {"latency", "save"}
+    assert "latency_ms" not in outcome["outcome"]["metrics"]
+    assert artefacts["artefacts"]["metrics"]["latency_ms"] > 0
+    assert keras.models.load_model(model_file).output_shape == (None, 2)
+    assert not list(model_file.parent.glob("*.partial*"))
+
+
+class _SlowSavingExecutor(kerasnas.runtime.Executor):
+    """A stand-in for worker processes: each outcome first, its artefacts on the next wait."""
+
+    artefacts_first = True
+
+    def __init__(self, save_error=None):
+        self.jobs, self.owed, self.save_error, self.events = [], [], save_error, []
+
+    def submit(self, job):
+        self.events.append(("submit", job.number))
+        self.jobs.append(job)
+
+    def wait(self):
+        from kerasnas.runtime.artefacts import TrialArtefacts
+        from kerasnas.runtime.trial import TrialOutcome
+
+        if self.owed and (self.artefacts_first or not self.jobs):
+            number = self.owed.pop(0)
+            self.events.append(("artefacts", number))
+            info = {"save_error": self.save_error} if self.save_error else {}
+            return [TrialArtefacts(number, metrics={"latency_ms": 1.5}, info=info,
+                                   timing={"save": 0.04}, model_saved=not self.save_error)]  # fmt: skip
+        if not self.jobs:
+            return []
+        job = self.jobs.pop(0)
+        self.owed.append(job.number)
+        self.events.append(("outcome", job.number))
+        metrics = {"score": float(job.architecture["num_layers"])}
+        return [TrialOutcome(job.number, "completed", metrics, model_saved=True,
+                             artefacts_pending=True)]  # fmt: skip
+
+    def shutdown(self):
+        self.events.append(("shutdown",))
+
+
+def _search_with(executor, tmp_path, max_trials=3, **options):
+    return kerasnas.Search(
+        kerasnas.spaces.ChainSpace(max_layers=4), kerasnas.strategies.RandomSearch(),
+        kerasnas.evaluation.CallableEvaluator(lambda a: a["num_layers"], "score"),
+        objective="score", directory=tmp_path, max_trials=max_trials, verbose=0,
+        executor=executor, **options)  # fmt: skip
+
+
+def _journal(tmp_path):
+    import json
+
+    events = [json.loads(line) for line in (tmp_path / "journal.jsonl").read_text().splitlines()]
+    return [e["record"] for e in events if e["event"] == "trial_finished"]
+
+
+def test_the_next_trial_starts_before_the_last_ones_model_is_saved(tmp_path):
+    executor = _SlowSavingExecutor()
+    result = _search_with(executor, tmp_path).run()
+    assert executor.events[:4] == [("submit", 0), ("outcome", 0), ("submit", 1), ("artefacts", 0)]
+    assert ("shutdown",) == executor.events[-1] and ("artefacts", 2) in executor.events
+    # Every trial is journaled once, whole: with its latency and its model.
+    finished = _journal(tmp_path)
+    assert [e["number"] for e in finished] == [0, 1, 2]
+    for event in finished:
+        assert event["metrics"]["latency_ms"] == 1.5
+        assert event["info"]["timing"]["save"] == 0.04
+    assert [t.metrics["latency_ms"] for t in result.trials] == [1.5] * 3
+    assert result.trials[0].info["model_path"]
+
+
+def test_a_model_that_could_not_be_saved_is_not_named_in_the_journal(tmp_path):
+    messages = []
+
+    class Listen(kerasnas.runtime.callbacks.SearchCallback):
+        def on_message(self, search, message):
+            messages.append(message)
+
+    executor = _SlowSavingExecutor(save_error="OSError: No space left on device")
+    result = _search_with(executor, tmp_path, max_trials=2, search_callbacks=[Listen()]).run()
+    assert [t.status for t in result.trials] == ["completed", "completed"]
+    assert all("model_path" not in t.info for t in result.trials)
+    assert all("model_path" not in e["info"] for e in _journal(tmp_path))
+    assert any("No space left on device" in m and "Trial 0" in m for m in messages), messages
+
+
+def test_a_search_that_stops_still_journals_the_trials_it_was_told(tmp_path):
+    from kerasnas.errors import SearchAborted
+
+    class Failing(_SlowSavingExecutor):  # trial 1 fails before trial 0's model is saved
+        artefacts_first = False
+
+        def wait(self):
+            results = super().wait()
+            for item in results:
+                if getattr(item, "status", None) and item.number == 1:
+                    item.status, item.error, item.artefacts_pending = "failed", "boom", False
+                    self.owed.remove(1)
+            return results
+
+    executor = Failing()
+    search = _search_with(executor, tmp_path, max_trials=5, max_consecutive_failures=1)
+    with pytest.raises(SearchAborted):
+        search.run()
+    assert executor.events.index(("outcome", 1)) < executor.events.index(("artefacts", 0))
+    finished = {e["number"]: e for e in _journal(tmp_path)}
+    assert finished[0]["metrics"]["latency_ms"] == 1.5 and finished[1]["status"] == "failed"

@@ -13,6 +13,7 @@ from typing import Any
 
 from kerasnas.errors import KerasNASError
 from kerasnas.evaluation.base import Evaluator
+from kerasnas.runtime.artefacts import TrialArtefacts
 from kerasnas.runtime.directory import SearchDirectory
 from kerasnas.runtime.trial import TrialJob, TrialOutcome
 
@@ -63,8 +64,32 @@ class Executor:
         raise NotImplementedError
 
     def wait(self) -> list[TrialOutcome]:
-        """Blocks until at least one submitted trial has finished; returns the outcomes."""
+        """Blocks until at least one submitted trial has finished; returns the outcomes.
+
+        An executor whose workers send an outcome before measuring the model's
+        latency and saving it (`TrialOutcome.artefacts_pending`) also returns
+        the `TrialArtefacts` that follow, once each arrives.
+        """
         raise NotImplementedError
+
+    def wait_for_artefacts(self, numbers) -> list[TrialArtefacts]:
+        """Blocks until the artefacts of trials `numbers` have arrived; returns them.
+
+        Artefacts that cannot arrive any more (nothing is left to wait for)
+        come back empty, with `save_error` saying so. Outcomes of other
+        trials that arrive meanwhile are dropped: call this only when the
+        search stops.
+        """
+        numbers, arrived = set(numbers), []
+        while numbers:
+            results = self.wait() or [
+                TrialArtefacts(n, info={"save_error": "the executor stopped"}) for n in numbers
+            ]
+            for item in results:
+                if isinstance(item, TrialArtefacts) and item.number in numbers:
+                    numbers.discard(item.number)
+                    arrived.append(item)
+        return arrived
 
     def shutdown(self) -> None:
         """Stops whatever the executor started (unfinished trials are abandoned)."""

@@ -37,6 +37,7 @@ import sys
 import time
 
 from kerasnas.runtime import wire
+from kerasnas.runtime.artefacts import TrialArtefacts
 from kerasnas.runtime.executor_base import Executor, ExecutorError, PooledExecutor, WorkerSlot
 from kerasnas.runtime.trial import (
     LOST_WORKER,
@@ -106,12 +107,13 @@ class LocalExecutor(Executor):
 
 
 class _Slot(WorkerSlot):
-    """A worker process and its pipe."""
+    """A worker process, its pipe, and the trial whose artefacts it still owes (or None)."""
 
     def __init__(self, index: int):
         super().__init__(index)
         self.process = None
         self.conn = None
+        self.owes_artefacts: int | None = None
 
 
 class ProcessExecutor(PooledExecutor):
@@ -186,6 +188,8 @@ class ProcessExecutor(PooledExecutor):
         self.poll_interval = poll_interval
         self._queue: list[TrialJob] = []
         self._slots = [_Slot(i) for i in range(workers)]
+        # Artefacts that will never come (their worker died or was stopped).
+        self._lost_artefacts: list[TrialArtefacts] = []
         self._payload: bytes | None = None
         #: How many worker processes were started (for tests and benchmarks).
         self.processes_started = 0
@@ -235,7 +239,10 @@ class ProcessExecutor(PooledExecutor):
 
     def _stop(self, slot: _Slot, kill: bool = False) -> None:
         process, conn = slot.process, slot.conn
-        slot.process = slot.conn = None
+        if slot.owes_artefacts is not None:
+            self._lost_artefacts.append(TrialArtefacts(slot.owes_artefacts, info={
+                "save_error": "the worker stopped before it reported the saved model"}))
+        slot.process = slot.conn = slot.owes_artefacts = None
         slot.state, slot.job = "empty", None
         if process is None:
             return
@@ -302,11 +309,18 @@ class ProcessExecutor(PooledExecutor):
         except Exception:  # noqa: BLE001 - the process just ended
             return 0.0
 
-    def wait(self) -> list[TrialOutcome]:
-        if not self._queue and not any(s.state == "busy" for s in self._slots):
-            return []
-        outcomes: list[TrialOutcome] = []
-        while not outcomes:
+    def wait(self) -> list[TrialOutcome | TrialArtefacts]:
+        """Blocks until a trial finishes or a worker reports a trial's artefacts.
+
+        Returns:
+            `TrialOutcome`s, and `TrialArtefacts` for outcomes that were
+            sent with `artefacts_pending` (lost ones say why in `info`).
+        """
+        owed = any(s.owes_artefacts is not None for s in self._slots)
+        if not self._queue and not owed and not any(s.state == "busy" for s in self._slots):
+            return self._take_lost_artefacts()
+        results = self._take_lost_artefacts()
+        while not results:
             self._dispatch()
             live = {s.conn: s for s in self._slots if s.conn is not None}
             ready = multiprocessing.connection.wait(list(live), timeout=self.poll_interval)
@@ -316,47 +330,65 @@ class ProcessExecutor(PooledExecutor):
                     message = wire.recv(conn)
                 except (EOFError, OSError, ValueError):  # gone, or cut off mid-message
                     message = None
-                outcome = self._handle(slot, message)
-                if outcome is not None:
-                    outcomes.append(outcome)
-            outcomes += self._check_limits()
+                results += self._handle(slot, message)
+            results += self._check_limits() + self._take_lost_artefacts()
         self._dispatch()
-        return outcomes
+        return results
 
-    def _handle(self, slot: _Slot, message) -> TrialOutcome | None:
+    def _take_lost_artefacts(self) -> list[TrialArtefacts]:
+        lost, self._lost_artefacts = self._lost_artefacts, []
+        return lost
+
+    def _handle(self, slot: _Slot, message) -> list:
         if message is None:  # the worker died
             if slot.state == "busy":
                 try:
                     code = slot.process.wait(timeout=5)
                 except subprocess.TimeoutExpired:
                     code = None
-                return self._lost(
+                return [self._lost(
                     slot,
                     f"WorkerDied: the worker process died during the trial (exit code {code}; "
                     "a crash or the system's out-of-memory killer)",
-                )
+                )]  # fmt: skip
             if slot.state == "booting":
                 self._boot_failed(slot, "the worker process exited while starting")
             self._stop(slot, kill=True)  # an idle worker died: start a fresh one when needed
-            return None
+            return []
         kind = message.get("type")
         if kind == "ready":
             slot.state = "idle"
             self.boot_seconds.append(time.time() - slot.boot_started)
-            return None
+            return []
         if kind == "error":
             self._boot_failed(
                 slot, f"{message['error']}\nWorker traceback:\n{message.get('traceback', '')}"
             )
         if kind == "outcome":
-            outcome = TrialOutcome.from_json(message["outcome"])
-            self.last_worker_rss_mb = message.get("rss_mb")
-            slot.trials_done += 1
-            slot.state, slot.job = "idle", None
-            if slot.trials_done >= self.recycle_after:
+            return [self._outcome(slot, message)]
+        if kind == "artefacts":
+            artefacts = TrialArtefacts.from_json(message["artefacts"])
+            slot.owes_artefacts = None
+            if slot.state == "finishing":
                 self._stop(slot)
-            return outcome
-        return None
+            return [artefacts]
+        return []
+
+    def _outcome(self, slot: _Slot, message: dict) -> TrialOutcome:
+        """Frees the slot of a finished trial; a worker that still owes artefacts takes the next
+        job (it runs once they are sent), unless it is due for recycling."""
+        outcome = TrialOutcome.from_json(message["outcome"])
+        self.last_worker_rss_mb = message.get("rss_mb")
+        slot.trials_done += 1
+        slot.state, slot.job = "idle", None
+        if outcome.artefacts_pending:
+            slot.owes_artefacts = outcome.number
+        if slot.trials_done >= self.recycle_after:
+            if slot.owes_artefacts is None:
+                self._stop(slot)
+            else:
+                slot.state = "finishing"  # stopped once its artefacts arrive
+        return outcome
 
     def _boot_failed(self, slot: _Slot, reason: str) -> None:
         code = slot.process.poll() if slot.process is not None else None

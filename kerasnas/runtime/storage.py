@@ -175,6 +175,26 @@ class Storage:
         return kept[keep - 1]
 
 
+def search_settings(search) -> dict:
+    """What a storage records of a `Search` (as JSON), and a resumed search must match.
+
+    The space (and its fingerprint), strategy, objectives, seed, evaluator,
+    pruner and zero-cost proxy, and the data and builder when the search has them.
+    """
+    data, builder, proxy = search.data, search.builder, search.proxy
+    return {
+        "space_fingerprint": search.space.fingerprint(), "space": search.space.get_config(),
+        "strategy": search.strategy.get_config(),
+        "objectives": [o.to_json() for o in search.objectives], "seed": search.seed,
+        "evaluator": search.evaluator.get_config(),
+        "pruner": search.pruner.get_config() if search.pruner is not None else None,
+        "proxy": None if proxy is None else {
+            "name": proxy.name, "candidates": search.proxy_candidates},
+        **({"data": data.describe()} if data is not None else {}),
+        **({"builder": builder.get_config()} if builder is not None else {}),
+    }  # fmt: skip
+
+
 def _died_twice(number, arch, event, attempt, info) -> TrialRecord:
     return TrialRecord(
         number=number,

@@ -21,8 +21,7 @@ from typing import Any
 from kerasnas._lazy import keras
 from kerasnas.errors import ConstraintViolation, SearchAborted
 from kerasnas.evaluation.base import Evaluator, TrialContext
-from kerasnas.evaluation.costs import measure_latency
-from kerasnas.objective import Objective
+from kerasnas.runtime.artefacts import artefacts_due, make_artefacts
 from kerasnas.spaces.space import Architecture
 from kerasnas.trial import COMPLETED, FAILED, REJECTED, TrialRecord
 
@@ -107,6 +106,10 @@ class TrialOutcome:
         model_saved: whether the model was written to the job's `model_file`.
         attempt: the job's attempt (an executor that runs a trial again
             after its worker died says so here).
+        artefacts_pending: the worker sent this outcome before measuring
+            the model's latency or saving it; a
+            `kerasnas.runtime.artefacts.TrialArtefacts` for the trial
+            follows (`model_saved` then says a model is being saved).
     """
 
     number: int
@@ -117,6 +120,7 @@ class TrialOutcome:
     duration_s: float = 0.0
     model_saved: bool = False
     attempt: int | None = None
+    artefacts_pending: bool = False
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -222,8 +226,9 @@ def run_trial_job(
     a trial that runs over `job.time_limit` fails (training is stopped at
     the next batch; other evaluators are judged when they return). A kept
     model is saved to `job.model_file` when its objective score beats
-    `job.keep_model_above`. Keras' session is cleared afterwards, unless
-    `release_memory` is False (the caller then calls `release_keras_memory`).
+    `job.keep_model_above` (see `kerasnas.runtime.artefacts`). Keras'
+    session is cleared afterwards, unless `release_memory` is False (the
+    caller then calls `release_keras_memory`).
 
     Example:
 
@@ -240,26 +245,38 @@ def run_trial_job(
         job: the `TrialJob`.
         callbacks: extra Keras callbacks (the search's).
         release_memory: clear Keras' session and collect the trial's garbage
-            before returning (timed as `clear` and `gc`). Worker processes
-            pass False and do it once the outcome is sent.
+            before returning (timed as `clear` and `gc`).
 
     Returns:
         A `TrialOutcome`.
     """
-    from kerasnas.runtime.pruning import make_pruning_callback
+    outcome, model = evaluate_job(evaluator, job, callbacks)
+    keep, measure = artefacts_due(job, outcome.metrics, model)
+    if keep or measure:
+        artefacts = make_artefacts(job, model, keep, measure)
+        outcome.metrics.update(artefacts.metrics)
+        outcome.info.update(artefacts.info)
+        outcome.info.setdefault("timing", {}).update(artefacts.timing)
+        outcome.model_saved = artefacts.model_saved
+    del model
+    if release_memory and getattr(evaluator, "produces_models", False):
+        outcome.info.setdefault("timing", {}).update(
+            {k: round(v, 4) for k, v in release_keras_memory().items()}
+        )
+    return outcome
 
+
+def evaluate_job(
+    evaluator: Evaluator, job: TrialJob, callbacks: Sequence[Any] = ()
+) -> tuple[TrialOutcome, Any]:
+    """Runs one job's evaluation; returns its outcome and the trained model (or None).
+
+    The first half of `run_trial_job`: everything but measuring latency,
+    saving the model and clearing Keras' session, which the caller does
+    (a worker process does them after sending the outcome).
+    """
     started = time.time()
-    extra = list(callbacks)
-    limiter = None
-    if job.time_limit is not None and getattr(evaluator, "produces_models", False):
-        from kerasnas.runtime.trial_callbacks import TimeLimit
-
-        limiter = TimeLimit(job.time_limit, started)
-        extra.append(limiter)
-    pruner = None
-    if job.pruning is not None and getattr(evaluator, "produces_models", False):
-        pruner = make_pruning_callback(job.pruning, job.number)
-        extra.append(pruner)
+    extra, limiter, pruner = _trial_callbacks(evaluator, job, callbacks, started)
     context = TrialContext(
         number=job.number,
         seed=job.seed,
@@ -298,56 +315,35 @@ def run_trial_job(
         info["stopped_early"] = pruner.stopped
     if "epochs" in info and status == COMPLETED:
         info.setdefault("budget", info["epochs"])
-    model = evaluation.model if evaluation is not None and status == COMPLETED else None
-    keep = model is not None and _beats_threshold(job, metrics)
-    if model is not None and _wants_latency(job, keep, metrics):
-        clock = time.perf_counter()
-        try:
-            metrics["latency_ms"] = measure_latency(model, repeats=10)["median_ms"]
-        except Exception as e:  # noqa: BLE001 - a cost we could not measure fails nothing
-            info["latency_error"] = f"{type(e).__name__}: {e}"
-        timing["latency"] = time.perf_counter() - clock
-    saved = False
-    if keep:
-        clock = time.perf_counter()
-        path = pathlib.Path(job.model_file)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        model.save(path)
-        timing["save"] = time.perf_counter() - clock
-        saved = True
-    del model
-    if release_memory and getattr(evaluator, "produces_models", False):
-        del evaluation
-        timing.update(release_keras_memory())
     if timing:
         info["timing"] = {k: round(float(v), 4) for k, v in timing.items()}
-    return TrialOutcome(
+    model = evaluation.model if evaluation is not None and status == COMPLETED else None
+    outcome = TrialOutcome(
         number=job.number,
         status=status,
         metrics=metrics,
         info=info,
         error=error,
         duration_s=duration,
-        model_saved=saved,
         attempt=job.attempt,
     )
+    return outcome, model
 
 
-def _beats_threshold(job: TrialJob, metrics: dict) -> bool:
-    """Whether the trained model is to be kept (saved to `job.model_file`)."""
-    if job.keep_model_above is None or not job.model_file or job.objective is None:
-        return False
-    return Objective.from_json(job.objective).score(metrics) > job.keep_model_above
+def _trial_callbacks(evaluator, job: TrialJob, callbacks, started: float):
+    """The Keras callbacks of one trial: the search's, its time limit, its pruning rule."""
+    from kerasnas.runtime.pruning import make_pruning_callback
 
+    extra, limiter, pruner = list(callbacks), None, None
+    if job.time_limit is not None and getattr(evaluator, "produces_models", False):
+        from kerasnas.runtime.trial_callbacks import TimeLimit
 
-def _wants_latency(job: TrialJob, keep: bool, metrics: dict) -> bool:
-    """Whether to measure `latency_ms` (see `TrialJob.measure_latency`)."""
-    if "latency_ms" in metrics:
-        return False  # the evaluator measured it (latency is an objective or a limit)
-    policy = job.measure_latency
-    if policy == "best" and keep and job.best_score is not None:
-        return Objective.from_json(job.objective).score(metrics) > job.best_score
-    return policy is True or (policy in ("kept", "best") and keep)
+        limiter = TimeLimit(job.time_limit, started)
+        extra.append(limiter)
+    if job.pruning is not None and getattr(evaluator, "produces_models", False):
+        pruner = make_pruning_callback(job.pruning, job.number)
+        extra.append(pruner)
+    return extra, limiter, pruner
 
 
 def release_keras_memory() -> dict:

@@ -391,20 +391,24 @@ def worker_main(conn, payload: bytes, parent_pid: int) -> None:
 def serve_jobs(conn, evaluator, callbacks=()) -> None:
     """Runs the jobs that arrive on `conn`, one by one, until told to stop.
 
-    After a trial that built models, clearing Keras' session and collecting
-    the trial's garbage take 0.03-0.1 s. The worker does that after sending
-    the outcome, so it overlaps with the search process journaling the
-    trial and proposing the next one (on another core); its seconds come
-    with this worker's next outcome, as `timing["clear"]` and
-    `timing["gc"]`. `rss_mb` in an outcome message is the worker's resident
-    memory as that trial ended, before its clean-up.
+    The worker sends each outcome as soon as the trial's metrics are known.
+    When the model is to be kept or its latency measured, the outcome says
+    so (`artefacts_pending`) and a `{"type": "artefacts", ...}` message
+    follows once that is done: the search meanwhile tells its strategy and
+    proposes the next trial. After a trial that built models, clearing
+    Keras' session and collecting the trial's garbage (0.03-0.1 s) also
+    happen after the messages are sent; their seconds come with this
+    worker's next outcome, as `timing["clear"]` and `timing["gc"]`.
+    `rss_mb` in an outcome message is the worker's resident memory as that
+    trial ended, before its clean-up.
 
     Args:
         conn: the connection to the search process (`wire` messages).
         evaluator: the evaluator, rebuilt in this process.
         callbacks: the search's extra Keras callbacks.
     """
-    from kerasnas.runtime.trial import TrialJob, release_keras_memory, run_trial_job
+    from kerasnas.runtime.artefacts import artefacts_due, make_artefacts
+    from kerasnas.runtime.trial import TrialJob, evaluate_job, release_keras_memory
 
     produces_models = getattr(evaluator, "produces_models", False)
     cleanup: dict = {}
@@ -416,13 +420,18 @@ def serve_jobs(conn, evaluator, callbacks=()) -> None:
         if not isinstance(message, dict) or message.get("type") != "job":
             return
         job = TrialJob.from_json(message["job"])
-        outcome = run_trial_job(evaluator, job, callbacks, release_memory=False)
+        outcome, model = evaluate_job(evaluator, job, callbacks)
+        keep, measure = artefacts_due(job, outcome.metrics, model)
+        outcome.artefacts_pending, outcome.model_saved = keep or measure, keep
         if cleanup:
             outcome.info.setdefault("timing", {}).update(cleanup)
         try:
             wire.send(conn, {"type": "outcome", "outcome": outcome.to_json(), "rss_mb": _rss_mb()})
+            if outcome.artefacts_pending:
+                artefacts = make_artefacts(job, model, keep, measure)
+                wire.send(conn, {"type": "artefacts", "artefacts": artefacts.to_json()})
         except (BrokenPipeError, OSError):
             return
+        del model, outcome
         if produces_models:
-            del outcome
             cleanup = {k: round(v, 4) for k, v in release_keras_memory().items()}
