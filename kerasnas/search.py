@@ -260,8 +260,7 @@ class Search:
         self.executor.submit(job)
 
     def _collect(self, outcome: TrialOutcome | TrialArtefacts):
-        """Records an outcome (told now, journaled once its artefacts arrive, if any are due);
-        returns a retry when the trial's worker was lost on a first attempt."""
+        """Records an outcome (journaled once its artefacts come) or artefacts; may return a retry."""
         if isinstance(outcome, TrialArtefacts):
             return self._journal(self._finishing.pop(outcome.number), outcome)
         arch, attempt, key, seed, started, info = self._in_flight.pop(outcome.number)
@@ -284,9 +283,10 @@ class Search:
     def _journal(self, record: TrialRecord, artefacts=None) -> None:
         """Journals a finished trial (with its artefacts, if they came apart) and prunes models."""
         if artefacts is not None:
-            if note := artefacts.apply(record):
-                self._emit("on_message", note)
+            artefacts.apply(record)
             self.storage.adopt_model(record, artefacts.model_saved)  # (or removes it)
+        if "save_error" in record.info:  # from a worker or from this process
+            self._emit("on_message", f"Trial {record.number}: its model was not kept: {record.info['save_error']}")
         self.storage.finish(record)
         self.storage.prune_models([r for r in self.history if r.number not in self._finishing],
                                   self.objectives, self.keep_best_models)  # fmt: skip

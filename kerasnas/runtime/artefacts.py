@@ -53,20 +53,15 @@ class TrialArtefacts:
     def from_json(cls, data: dict) -> TrialArtefacts:
         return cls(**data)
 
-    def apply(self, record) -> str | None:
-        """Adds these artefacts to the trial's `TrialRecord` (metrics, info, timing).
-
-        Returns:
-            None, or why a model that was to be kept was not.
-        """
+    def apply(self, record) -> None:
+        """Adds these artefacts to a trial's `TrialRecord` or `TrialOutcome` (metrics, info,
+        timing); a record whose model was not saved no longer names a model file."""
         record.metrics.update(self.metrics)
         timing = record.info.get("timing", {})
         record.info.update(self.info)
         record.info["timing"] = {**timing, **self.timing}
         if not self.model_saved:
             record.info.pop("model_path", None)
-        error = self.info.get("save_error")
-        return None if error is None else f"Trial {record.number}: its model was not kept: {error}"
 
 
 def artefacts_due(job, metrics: dict, model) -> tuple[bool, bool]:

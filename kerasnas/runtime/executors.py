@@ -316,10 +316,10 @@ class ProcessExecutor(PooledExecutor):
             `TrialOutcome`s, and `TrialArtefacts` for outcomes that were
             sent with `artefacts_pending` (lost ones say why in `info`).
         """
+        results = self._take_lost_artefacts()
         owed = any(s.owes_artefacts is not None for s in self._slots)
         if not self._queue and not owed and not any(s.state == "busy" for s in self._slots):
-            return self._take_lost_artefacts()
-        results = self._take_lost_artefacts()
+            return results
         while not results:
             self._dispatch()
             live = {s.conn: s for s in self._slots if s.conn is not None}

@@ -254,9 +254,7 @@ def run_trial_job(
     keep, measure = artefacts_due(job, outcome.metrics, model)
     if keep or measure:
         artefacts = make_artefacts(job, model, keep, measure)
-        outcome.metrics.update(artefacts.metrics)
-        outcome.info.update(artefacts.info)
-        outcome.info.setdefault("timing", {}).update(artefacts.timing)
+        artefacts.apply(outcome)
         outcome.model_saved = artefacts.model_saved
     del model
     if release_memory and getattr(evaluator, "produces_models", False):
