@@ -6,13 +6,17 @@ import sys
 import pytest
 
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+# As a user runs it: no TF_CPP_MIN_LOG_LEVEL of our own (conftest sets one).
+USER_ENV = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+# TensorFlow's C++ start-up lines, which the CLI keeps out of a user's terminal.
+NOISE = ("cuInit", "absl::InitializeLog", "cudart_stub", "oneDNN custom operations")
 
 
-def run(*args, cwd):
+def run(*args, cwd, env=ENV):
     return subprocess.run(
         [sys.executable, "-m", "kerasnas.cli", *args],
         cwd=cwd,
-        env=ENV,
+        env=env,
         capture_output=True,
         text=True,
         timeout=600,
@@ -41,28 +45,31 @@ def test_cli_search_export_and_resume(tmp_path):
     assert "test_accuracy=" in out
     assert "exports/mnist1d/1" in out
     assert (tmp_path / "exports/mnist1d/1/saved_model.pb").exists()
+    # The rest runs as a user runs it, without TF_CPP_MIN_LOG_LEVEL: no C++ start-up lines.
     again = run(
-        "search",
-        "--data",
-        "mnist1d",
-        "--max-trials",
-        "3",
-        "--epochs",
-        "1",
-        "--directory",
-        "runs/cli",
-        cwd=tmp_path,
-    )
+        "search", "--data", "mnist1d", "--max-trials", "3", "--epochs", "1",
+        "--directory", "runs/cli", "--executor", "process", cwd=tmp_path, env=USER_ENV,
+    )  # fmt: skip
     assert again.returncode == 0, again.stderr
     assert "Resuming search" in again.stdout and again.stdout.count("Trial ") == 1
     exported = run(
-        "export", "runs/cli", "--trial", "0", "--name", "first", "--output", "served", cwd=tmp_path
-    )
+        "export", "runs/cli", "--trial", "0", "--name", "first", "--output", "served",
+        cwd=tmp_path, env=USER_ENV,
+    )  # fmt: skip
     assert exported.returncode == 0, exported.stderr
     card = json.loads((tmp_path / "served/first/1/model_card.json").read_text())
     assert card["search"]["trial"] == 0
-    summary = run("summary", "runs/cli", cwd=tmp_path)
+    reported = run("report", "runs/cli", cwd=tmp_path, env=USER_ENV)
+    assert reported.returncode == 0, reported.stderr
+    summary = run("summary", "runs/cli", cwd=tmp_path, env=USER_ENV)
     assert "3 trials" in summary.stdout
+    for command, done in [
+        ("search --executor process", again),
+        ("export", exported),
+        ("report", reported),
+        ("summary", summary),
+    ]:
+        assert not [word for word in NOISE if word in done.stderr], (command, done.stderr)
 
 
 def test_cli_errors_are_one_clear_line(tmp_path):
