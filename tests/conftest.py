@@ -8,6 +8,11 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+# What a user's shell has: no TF_CPP_MIN_LOG_LEVEL of our own (set above for the tests).
+USER_ENV = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+# TensorFlow's C++ start-up lines, which the CLI keeps out of a user's terminal.
+TF_START_UP_NOISE = ("cuInit", "absl::InitializeLog", "cudart_stub", "oneDNN custom operations")
+
 SHAPES = {
     "vector": (12,),
     "sequence": (16, 2),

@@ -4,12 +4,10 @@ import subprocess
 import sys
 
 import pytest
+from conftest import TF_START_UP_NOISE as NOISE
+from conftest import USER_ENV
 
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-# As a user runs it: no TF_CPP_MIN_LOG_LEVEL of our own (conftest sets one).
-USER_ENV = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-# TensorFlow's C++ start-up lines, which the CLI keeps out of a user's terminal.
-NOISE = ("cuInit", "absl::InitializeLog", "cudart_stub", "oneDNN custom operations")
 
 
 def run(*args, cwd, env=ENV):

@@ -1,16 +1,12 @@
 """The CLI is quick (no TensorFlow for --help and summary) and quiet (no C++ start-up lines)."""
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
-
-# As a user runs it: no TF_CPP_MIN_LOG_LEVEL of our own (conftest sets one).
-ENV = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-
-NOISE = ("cuInit", "absl::InitializeLog", "cudart_stub", "oneDNN custom operations")
+from conftest import TF_START_UP_NOISE as NOISE
+from conftest import USER_ENV as ENV  # as a user runs it
 
 
 def run(*args, cwd):
